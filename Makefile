@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make run` and `make test`.
+# Each creates or updates its own virtual environment in .venv/.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+CONFIG ?= config/monitor.toml
+
+.PHONY: run test bench demo clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,postgres]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/news-monitor --config $(CONFIG) run
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+demo: $(STAMP)
+	$(VENV)/bin/news-monitor demo
+
+clean:
+	rm -rf $(VENV) var/ .pytest_cache

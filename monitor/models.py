@@ -1,0 +1,200 @@
+"""Plain immutable records passed between the stages of the pipeline.
+
+Data flows one way: fetch → parse → extract → match → store deltas → notify. Every stage
+takes and returns these records (never a library's objects), so stages can be tested alone
+and the store never sees an httpx response or a feedparser dict. All datetimes are aware
+and in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+DeltaKind = Literal["new", "updated"]
+ExtractStatus = Literal[
+    "ok",            # main text extracted from the page
+    "consent_wall",  # a cookie/consent wall; the feed summary is the text
+    "paywall",       # a subscription teaser; the feed summary is the text
+    "failed",        # fetch or extraction failed; the feed summary is the text
+    "timeout",       # extraction ran past its budget; the feed summary is the text
+    "robots",        # robots.txt forbids the page; the feed summary is the text
+    "summary_only",  # the feed is configured with full_text = false
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """One HTTP response we read ourselves. A 304 has ``status == 304`` and an empty body."""
+
+    url: str
+    final_url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    etag: str | None
+    last_modified: str | None
+    fetched_at: datetime
+    elapsed_ms: float
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, as parse produced it."""
+
+    key: str                 # stable identity within the feed (guid, canonical link or hash)
+    guid: str | None
+    link: str                # canonical URL ('' when the entry has no usable link)
+    raw_link: str
+    title: str
+    summary: str             # plain text, markup removed
+    published: datetime      # the entry's date, clamped to the fetch time; fetch time if none
+    updated: datetime | None
+    has_date: bool           # False when ``published`` is the fetch time because none was given
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    link: str
+    entries: tuple[FeedEntry, ...]
+    warning: str | None = None   # a tolerated problem (feedparser's bozo with entries)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The text of one article and its metadata, or the feed summary as a marked fallback."""
+
+    url: str                 # the URL fetched (after redirects)
+    canonical_url: str       # rel=canonical / og:url when present and sane, else cleaned url
+    title: str
+    text: str
+    status: ExtractStatus
+    author: str = ""
+    date: datetime | None = None
+    site_name: str = ""
+    language: str = ""
+    detail: str = ""         # why a fallback was used
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One clause of a query that hit, where, and a snippet with the hit marked.
+
+    ``marks`` are (start, end) character offsets into ``snippet``.
+    """
+
+    clause: str
+    field: str               # "title", "summary" or "text"
+    term: str                # the words of the text that hit
+    snippet: str
+    marks: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    topic: str
+    matched: bool
+    score: float
+    hits: tuple[Hit, ...] = ()
+
+
+DiffOp = Literal["=", "+", "-"]
+
+
+@dataclass(frozen=True, slots=True)
+class WordDiff:
+    """A word-level diff: segments of equal, added and removed words, in order."""
+
+    segments: tuple[tuple[DiffOp, str], ...]
+    added_words: int
+    removed_words: int
+    title_changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the store knows of one feed: schedule, validators and health."""
+
+    id: int
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime | None
+    consecutive_errors: int
+    last_status: str | None
+    last_error: str | None
+    last_success_at: datetime | None
+    last_polled_at: datetime | None
+    last_new_at: datetime | None
+    baseline_done: bool
+    guid_unstable: bool
+    entries_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """An event the users hear about: a new matching article, or a material update to one."""
+
+    id: int
+    kind: DeltaKind
+    topic: str
+    url: str
+    title: str
+    source: str
+    published: datetime | None
+    detected_at: datetime
+    score: float
+    hits: tuple[Hit, ...]
+    summary: str = ""
+    diff: WordDiff | None = None
+    also_reported_by: tuple[str, ...] = ()
+    cluster_size: int = 1
+    thread_id: str = ""      # Message-ID of the first alert for this article and topic
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """A rendered message, ready for the outbox."""
+
+    message_id: str
+    kind: Literal["alert", "summary", "digest", "test"]
+    recipients: tuple[str, ...]
+    subject: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealth:
+    name: str
+    url: str
+    last_status: str | None
+    last_error: str | None
+    consecutive_errors: int
+    last_success_at: datetime | None
+    last_new_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDigest:
+    topic: str
+    new: tuple[Delta, ...] = ()
+    updated: tuple[Delta, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DigestData:
+    period_start: datetime | None
+    period_end: datetime
+    timezone: str
+    topics: tuple[TopicDigest, ...]
+    health: tuple[FeedHealth, ...] = ()
+    extraction_problems: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
