@@ -198,3 +198,34 @@ class DigestData:
     health: tuple[FeedHealth, ...] = ()
     extraction_problems: Mapping[str, int] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One stored version of an article's extracted text."""
+
+    id: int
+    article_id: int
+    title: str
+    text: str
+    text_hash: str
+    fetched_at: datetime
+    extract_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A message waiting in (or done with) the outbox."""
+
+    id: int
+    message_id: str
+    kind: str
+    recipients: tuple[str, ...]
+    subject: str
+    raw: bytes
+    status: Literal["pending", "sent", "dead"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
