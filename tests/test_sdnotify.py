@@ -30,6 +30,17 @@ def receive(sock: socket.socket) -> dict[str, str]:
     return dict(line.split("=", 1) for line in data.split("\n"))
 
 
+def drain(sock: socket.socket) -> list[bytes]:
+    """Every datagram waiting on ``sock``."""
+    sock.setblocking(False)
+    found = []
+    while True:
+        try:
+            found.append(sock.recv(64))
+        except BlockingIOError:
+            return found
+
+
 def test_ready_status_stopping_reach_the_socket(listener: tuple[socket.socket, str]) -> None:
     sock, path = listener
     with Notifier.from_env({"NOTIFY_SOCKET": path}) as notifier:
@@ -77,13 +88,7 @@ def test_watchdog_loop_repeats_until_stopped(listener: tuple[socket.socket, str]
             await asyncio.wait_for(task, 1)
 
     asyncio.run(run())
-    sock.setblocking(False)
-    pings = []
-    while True:
-        try:
-            pings.append(sock.recv(64))
-        except BlockingIOError:
-            break
+    pings = drain(sock)
     assert len(pings) >= 3
     assert set(pings) == {b"WATCHDOG=1"}
 
@@ -103,13 +108,7 @@ def test_watchdog_loop_stops_pinging_when_the_loop_hangs(
             await task
 
     asyncio.run(run())
-    sock.setblocking(False)
-    pings = []
-    while True:
-        try:
-            pings.append(sock.recv(64))
-        except BlockingIOError:
-            break
+    pings = drain(sock)
     assert pings == [b"WATCHDOG=1"]
 
 
