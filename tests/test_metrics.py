@@ -31,7 +31,8 @@ def test_poll_outcomes_and_errors_are_counted_per_feed() -> None:
     got = samples(m)
     assert got[("news_monitor_polls_total", (("feed", "handelsblatt"), ("status", "ok")))] == 2
     assert got[("news_monitor_polls_total", (("feed", "tagesschau"), ("status", "error")))] == 1
-    assert got[("news_monitor_feed_errors_total", (("feed", "tagesschau"), ("kind", "timeout")))] == 1
+    errors = ("news_monitor_feed_errors_total", (("feed", "tagesschau"), ("kind", "timeout")))
+    assert got[errors] == 1
     assert got[("news_monitor_new_entries_total", (("feed", "handelsblatt"),))] == 7
     assert got[("news_monitor_poll_duration_seconds_count", ())] == 3
     assert got[("news_monitor_poll_duration_seconds_sum", ())] == 13.0
