@@ -1,0 +1,166 @@
+"""The address guard: which IP addresses the fetcher may connect to, checked at connect time.
+
+Article links come from feeds and are untrusted, so a URL must never make us talk to the
+loopback interface, the LAN, a cloud metadata service or any other non-public address. The
+check happens on the *resolved* address of every connection (DNS rebinding defeats checks on
+the URL string): ``GuardedBackend`` is an httpcore network backend that resolves the host
+itself, vets every address it got, and connects only to a vetted one, while TLS still uses
+the host name for SNI and certificate checks. Hosts named in ``allow`` (as written in URLs)
+may resolve anywhere. This module owns the address classification, the resolution and the
+backend; it knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+import httpcore
+
+from monitor.errors import AddressBlocked, TransportFailure
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+# (predicate name on ipaddress objects, reason shown to the user), checked in this order
+_CHECKS = (
+    ("is_unspecified", "unspecified"),
+    ("is_loopback", "loopback"),
+    ("is_link_local", "link-local"),
+    ("is_multicast", "multicast"),
+    ("is_reserved", "reserved"),
+    ("is_private", "private"),
+)
+
+
+def normalise_host(host: str) -> str:
+    """The form a host takes in allow lists and in httpcore: lower case, no IPv6 brackets."""
+    return host.strip().strip("[]").lower().rstrip(".")
+
+
+def _translated_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (IPv4-mapped, IPv4-compatible, NAT64)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64 or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+def _tunnelled_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 end point a tunnel address carries (6to4 gateway, Teredo client)."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
+def address_problem(ip: IPAddress) -> str | None:
+    """Why ``ip`` must not be connected to (e.g. ``"loopback"``), or None if it is public."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        translated = _translated_ipv4(ip)
+        if translated is not None:
+            return address_problem(translated)
+        tunnelled = _tunnelled_ipv4(ip)
+        if tunnelled is not None and address_problem(tunnelled) is not None:
+            return f"tunnels to {address_problem(tunnelled)} {tunnelled}"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
+        return "shared address space (CGNAT)"
+    for attribute, reason in _CHECKS:
+        if getattr(ip, attribute):
+            return reason
+    if not ip.is_global:
+        return "not globally routable"
+    return None
+
+
+def check_address(host: str, address: str) -> None:
+    """Raise AddressBlocked if ``address`` (a resolved IP of ``host``) is not public."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    problem = address_problem(ip)
+    if problem is not None:
+        raise AddressBlocked(f"address {ip} of host {host} is not allowed ({problem})")
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (getaddrinfo order, no duplicates)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TransportFailure(f"cannot resolve host {host}: {exc}") from None
+    addresses: list[str] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        if sockaddr[0] not in addresses:
+            addresses.append(str(sockaddr[0]))
+    return addresses
+
+
+async def vetted_addresses(host: str, port: int, allow: frozenset[str]) -> list[str]:
+    """Resolve ``host`` and refuse it unless every address is public or the host is allowed."""
+    addresses = await resolve(host, port)
+    if normalise_host(host) not in allow:
+        for address in addresses:
+            check_address(host, address)
+    return addresses
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that connects only to vetted addresses of a host."""
+
+    def __init__(
+        self, allow: Iterable[str], inner: httpcore.AsyncNetworkBackend | None = None
+    ) -> None:
+        self._allow = frozenset(normalise_host(host) for host in allow)
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await vetted_addresses(host, port, self._allow)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        return await self._connect_first(addresses, port, timeout, local_address, socket_options)
+
+    async def _connect_first(
+        self,
+        addresses: list[str],
+        port: int,
+        timeout: float | None,
+        local_address: str | None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Try the vetted addresses in order; the last failure is raised if none answers."""
+        failure: Exception = httpcore.ConnectError("host resolved to no address")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressBlocked(f"unix socket {path} is not allowed")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
