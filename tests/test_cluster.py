@@ -1,0 +1,145 @@
+"""Story clustering: wire copy across outlets joins one cluster, other stories do not."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from monitor.cluster import (
+    MIN_CLUSTER_WORDS,
+    NO_SIGNATURE,
+    ClusterIndex,
+    shingles,
+    signature,
+    similarity,
+)
+
+# A dpa-style story, written for these tests (modelled on, not copied from, real reporting).
+WIRE_INTRO = (
+    "Moskau (dpa) - Das russische Gemeinschaftsunternehmen rund um die Handelsplattform "
+    "AliExpress streicht einem Medienbericht zufolge einen großen Teil seiner Arbeitsplätze."
+)
+WIRE_BODY = """Betroffen seien bis zu 40 Prozent der rund 1500 Beschäftigten, schrieb die Moskauer Wirtschaftszeitung „Kommersant“ am Dienstag unter Berufung auf zwei mit den Plänen vertraute Personen. Der Abbau habe bereits im April begonnen und solle bis zum Sommer abgeschlossen sein.
+Hinter AliExpress Russland stehen der chinesische Onlinehändler Alibaba, der Internetkonzern VK – der frühere Mail.ru-Konzern –, der Mobilfunkanbieter Megafon sowie der staatliche Direktinvestitionsfonds RDIF. Ein Sprecher des Unternehmens wollte die Angaben nicht kommentieren. Alibaba hält nach früheren Angaben knapp die Hälfte der Anteile.
+Nach Angaben aus Branchenkreisen trifft der Stellenabbau vor allem Abteilungen, die für das grenzüberschreitende Geschäft zuständig waren. Seit Beginn des Krieges in der Ukraine und den westlichen Sanktionen gegen Russland sind Zahlungen ins Ausland schwierig geworden, zahlreiche Logistikfirmen haben ihre Verbindungen eingestellt. Chinesische Händler berichten, dass ihre Bestellungen aus Russland um mehr als die Hälfte eingebrochen seien.
+Noch im vergangenen Jahr hatte AliExpress Russland einen Börsengang in Moskau erwogen. Analysten hatten den Wert des Gemeinschaftsunternehmens damals auf mehrere Milliarden Dollar geschätzt. Diese Pläne gelten inzwischen als vom Tisch.
+Die großen chinesischen Technologiekonzerne halten sich seit Kriegsbeginn mit Äußerungen zu Russland zurück. Sie fürchten, selbst ins Visier amerikanischer Sanktionen zu geraten, und fahren ihre Aktivitäten in dem Land leise zurück. Westliche Onlinehändler wie Amazon spielen auf dem russischen Markt ohnehin kaum eine Rolle, heimische Anbieter wie Wildberries und Ozon gewinnen dagegen weiter Marktanteile."""
+
+OUTLET_A = f"""Von dpa-Korrespondent Stefan Wolff
+Aktualisiert am 17.05.2022, 11:42 Uhr
+{WIRE_INTRO}
+{WIRE_BODY}
+Mehr zum Thema
+AliExpress: Chinas Händler verlieren ihre russischen Kunden
+Sanktionen: Wie westliche Konzerne Russland verlassen
+Ozon und Wildberries profitieren vom Rückzug"""
+
+OUTLET_B = f"""Von unserer Wirtschaftsredaktion, mit Material von dpa
+Stand: 17.05.2022 13:10 Uhr
+Die Folgen der Russland-Sanktionen erreichen jetzt auch den Onlinehandel: Das Joint Venture um AliExpress baut nach einem Zeitungsbericht massiv Personal ab.
+{WIRE_BODY.replace("„", "»").replace("“", "«")}
+Lesen Sie auch: Alibaba-Chef äußert sich zu Russland
+Das könnte Sie auch interessieren
+Wie chinesische Exporteure neue Wege nach Russland suchen
+Megafon meldet Rückgang beim Umsatz"""
+
+# Another story on the same subject: the founding of the joint venture (2019).
+JV_FOUNDING = """Moskau (Reuters) - Der chinesische Handelskonzern Alibaba bündelt sein Russland-Geschäft in einem neuen Gemeinschaftsunternehmen mit drei russischen Partnern. Der Internetkonzern Mail.ru, der Mobilfunker Megafon und der staatliche Fonds für Direktinvestitionen RDIF bringen Kapital und eigene Dienste ein, teilten die Beteiligten am Donnerstag in Sankt Petersburg mit.
+Alibaba soll 48 Prozent an AliExpress Russland halten, Megafon 24 Prozent, Mail.ru 15 Prozent und der RDIF 13 Prozent. Megafon tauscht dafür seinen Anteil an Mail.ru gegen Aktien des neuen Unternehmens, der Fonds steuert rund 100 Millionen Dollar bei.
+Die Partner wollen die Plattform zum führenden Marktplatz des Landes ausbauen und verstärkt russische Händler gewinnen, die bisher vor allem über eigene Läden verkaufen. Ein Sprecher von Alibaba sprach von einem wichtigen Schritt für das Geschäft in Osteuropa. Wettbewerbshüter müssen der Transaktion noch zustimmen."""
+
+
+
+def test_wire_copy_from_two_outlets_joins_one_cluster() -> None:
+    sig_a, sig_b = signature(OUTLET_A), signature(OUTLET_B)
+    assert similarity(sig_a, sig_b) >= 0.75
+    index = ClusterIndex([(1, 10, sig_a)])
+    assert index.find(sig_b) == 10
+
+
+def test_other_story_on_same_subject_gets_its_own_cluster() -> None:
+    sig_jv = signature(JV_FOUNDING)
+    assert similarity(signature(OUTLET_A), sig_jv) < 0.1
+    index = ClusterIndex([(1, 10, signature(OUTLET_A)), (2, 11, signature(OUTLET_B))])
+    assert index.find(sig_jv) is None
+    index.add(3, 12, sig_jv)
+    assert index.find(signature(JV_FOUNDING + "\nMehr zum Thema\nAlibaba in Russland")) == 12
+
+
+def test_shingles_ignore_case_punctuation_quotes_and_teaser_blocks() -> None:
+    plain = "Alibaba hält knapp die Hälfte der Anteile an AliExpress Russland."
+    styled = "ALIBABA hält „knapp“ die Hälfte der Anteile an AliExpress-Russland!\nMehr zum Thema\nOzon wächst"
+    assert shingles(plain) == shingles(styled)
+    assert "alibaba hält knapp die hälfte" in shingles(plain)
+    assert shingles("Kurze Meldung", k=5) == {"kurze meldung"}
+    assert shingles("") == set()
+
+
+def test_short_texts_never_cluster() -> None:
+    teaser = "AliExpress Russland streicht bis zu 40 Prozent der Stellen, berichtet eine Zeitung."
+    assert len(teaser.split()) < MIN_CLUSTER_WORDS
+    assert signature(teaser) == NO_SIGNATURE
+    index = ClusterIndex([(1, 10, signature(teaser))])
+    assert len(index) == 0
+    assert index.find(signature(teaser)) is None
+    assert similarity(NO_SIGNATURE, NO_SIGNATURE) == 0.0
+
+
+def test_signature_size_and_identity() -> None:
+    sig = signature(OUTLET_A)
+    assert len(sig) == 128 * 8
+    assert len(signature(OUTLET_A, num_perm=64)) == 64 * 8
+    assert similarity(sig, sig) == 1.0
+    assert signature(OUTLET_A.replace("Aktualisiert am 17.05.2022, 11:42", "Aktualisiert am 18.05.2022, 08:03")) == sig
+
+
+def test_signatures_are_the_same_bytes_in_another_process() -> None:
+    code = (
+        "import sys; from monitor.cluster import signature; "
+        "sys.stdout.write(signature(sys.stdin.read()).hex())"
+    )
+    for hash_seed in ("0", "4711"):
+        out = subprocess.run(
+            [sys.executable, "-c", code], input=OUTLET_B, capture_output=True, text=True,
+            check=True, env={"PYTHONHASHSEED": hash_seed, "PATH": ""}, timeout=60,
+        )
+        assert bytes.fromhex(out.stdout) == signature(OUTLET_B)
+
+
+def test_find_returns_the_cluster_of_the_most_similar_article() -> None:
+    paragraphs = OUTLET_A.splitlines()
+    half_rewritten = "\n".join(paragraphs[:7] + [JV_FOUNDING])
+    index = ClusterIndex([(1, 10, signature(half_rewritten)), (2, 30, signature(OUTLET_A))])
+    probe = signature(OUTLET_B)
+    assert similarity(probe, signature(half_rewritten)) >= 0.3
+    assert index.find(probe, threshold=0.3) == 30
+    assert index.find(signature(half_rewritten), threshold=0.99) == 10
+
+
+def test_threshold_below_the_lsh_threshold_still_finds_weak_matches() -> None:
+    paragraphs = WIRE_BODY.splitlines()
+    weak = "\n".join([paragraphs[0], JV_FOUNDING, JV_FOUNDING.replace("Alibaba", "der Konzern")])
+    score = similarity(signature(weak), signature(OUTLET_A))
+    assert 0.05 < score < 0.3
+    index = ClusterIndex([(1, 10, signature(OUTLET_A))], lsh_threshold=0.3)
+    assert index.find(signature(weak), threshold=0.05) == 10
+    assert index.find(signature(weak), threshold=0.5) is None
+
+
+def test_adding_an_article_again_moves_it_to_the_new_cluster() -> None:
+    index = ClusterIndex([(1, 10, signature(OUTLET_A))])
+    index.add(1, 99, signature(OUTLET_A))
+    assert len(index) == 1
+    assert index.find(signature(OUTLET_B)) == 99
+
+
+def test_signature_of_another_size_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="monitor.cluster"):
+        index = ClusterIndex([(1, 10, signature(OUTLET_A, num_perm=64))])
+    assert len(index) == 0
+    assert "signature skipped bytes=512 num_perm=128" in caplog.text
+    assert index.find(signature(OUTLET_A, num_perm=64)) is None
+    assert similarity(signature(OUTLET_A, num_perm=64), signature(OUTLET_A)) == 0.0
