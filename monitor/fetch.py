@@ -1,0 +1,361 @@
+"""The HTTP fetch stage: one shared httpx client, conditional GET, limits, politeness, guard.
+
+``Fetcher.fetch`` returns the bytes of one response plus its cache validators as a
+``FetchResult`` (a 304 is a normal result) and turns every failure into a
+``monitor.errors.FetchError``. It follows redirects itself (a cap, loop detection, no
+https-to-http downgrade), enforces connect/read timeouts and an overall deadline per
+response, reads the raw stream and decompresses it here so the size cap holds for the
+decompressed body too, and keeps to a global and a per-host concurrency limit and a minimum
+delay between request starts to one host. Every connection goes through the address guard
+of ``monitor.netguard``; robots.txt answers come from ``monitor.robots``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+
+import httpcore
+import httpx
+
+from monitor import __version__
+from monitor.errors import (FetchError, FetchTimeout, HTTPStatusError, RedirectRefused,
+                            ResponseTooLarge, TooManyRedirects, TransportFailure)
+from monitor.models import FetchResult
+from monitor.netguard import GuardedBackend, normalise_host, vetted_addresses
+from monitor.robots import RobotsCache
+
+__all__ = ["FetchOptions", "Fetcher", "default_user_agent", "parse_retry_after"]
+
+log = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+ROBOTS_MAX_BYTES = 512 * 1024
+_ENCODINGS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+def default_user_agent(contact: str = "https://github.com/news-monitor") -> str:
+    return f"news-monitor/{__version__} (+{contact})"
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    user_agent: str
+    concurrency: int = 8
+    per_host_concurrency: int = 2
+    per_host_delay: float = 1.0
+    connect_timeout: float = 10
+    read_timeout: float = 20
+    deadline: float = 60
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    allow_private_hosts: frozenset[str] = frozenset()
+    proxy: str | None = None
+    robots_ttl: float = 86400
+
+
+@dataclass(frozen=True)
+class _Reply:
+    url: httpx.URL
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After value (delta-seconds or an HTTP-date), or None."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class _CappedBody:
+    """Collects a raw body, decompressing incrementally; never holds more than cap + 1 bytes."""
+
+    def __init__(self, encoding: str, cap: int, url: str) -> None:
+        self._cap, self._url, self._size = cap, url, 0
+        self._parts: list[bytes] = []
+        encoding = encoding.strip().lower()
+        if encoding not in _ENCODINGS and encoding not in ("", "identity"):
+            raise TransportFailure(f"unsupported content-encoding {encoding!r}", url=url)
+        wbits = _ENCODINGS.get(encoding)
+        self._inflater = zlib.decompressobj(wbits) if wbits is not None else None
+        self._raw_deflate_fallback = encoding == "deflate"
+
+    def feed(self, chunk: bytes) -> None:
+        if self._inflater is None:
+            self._append(chunk)
+            return
+        try:
+            self._inflate(chunk)
+        except zlib.error as exc:
+            if not (self._raw_deflate_fallback and self._size == 0):
+                raise TransportFailure(f"corrupt compressed body: {exc}", url=self._url) from None
+            self._raw_deflate_fallback = False  # servers that send raw deflate streams
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            self._inflate(chunk)
+
+    def _inflate(self, data: bytes) -> None:
+        assert self._inflater is not None
+        while data and not self._inflater.eof:
+            self._append(self._inflater.decompress(data, self._cap - self._size + 1))
+            data = self._inflater.unconsumed_tail
+
+    def _append(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._cap:
+            raise ResponseTooLarge(f"response too large: more than {self._cap} bytes", url=self._url)
+        self._parts.append(data)
+
+    def finish(self) -> bytes:
+        if self._inflater is not None:
+            self._append(self._inflater.flush(self._cap - self._size + 1))
+        return b"".join(self._parts)
+
+
+class _Politeness:
+    """A global concurrency limit, a per-host one, and a minimum delay between starts per host."""
+
+    def __init__(self, concurrency: int, per_host: int, delay: float) -> None:
+        self._global = asyncio.Semaphore(concurrency)
+        self._per_host, self._delay = per_host, delay
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @asynccontextmanager
+    async def slot(self, host: str) -> AsyncIterator[None]:
+        gate = self._hosts.setdefault(host, asyncio.Semaphore(self._per_host))
+        async with gate:
+            await self._start_turn(host)
+            try:
+                yield
+            finally:
+                self._global.release()
+
+    async def _start_turn(self, host: str) -> None:
+        """Wait for this host's next start time, then hold a global slot (returned held)."""
+        while True:
+            await asyncio.sleep(max(0.0, self._next_start.get(host, 0.0) - time.monotonic()))
+            await self._global.acquire()
+            if time.monotonic() >= self._next_start.get(host, 0.0):
+                self._next_start[host] = time.monotonic() + self._delay
+                return
+            self._global.release()  # another request to this host started meanwhile
+
+
+def _refuse_cookies() -> CookieJar:
+    """A cookie jar that stores nothing: a long-running fetcher must not collect cookies."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class Fetcher:
+    """Fetches URLs politely and safely through one shared httpx.AsyncClient."""
+
+    def __init__(
+        self,
+        options: FetchOptions,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._options = options
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._allow = frozenset(normalise_host(host) for host in options.allow_private_hosts)
+        self._politeness = _Politeness(
+            options.concurrency, options.per_host_concurrency, options.per_host_delay
+        )
+        self._robots = RobotsCache(ttl=options.robots_ttl, clock=self._clock)
+        self._client = httpx.AsyncClient(
+            transport=self._transport(ssl_context or httpx.create_ssl_context(trust_env=False)),
+            timeout=httpx.Timeout(
+                options.read_timeout, connect=options.connect_timeout, pool=options.deadline
+            ),
+            headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate"},
+            cookies=_refuse_cookies(),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def _transport(self, context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
+        size = self._options.concurrency
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        transport = httpx.AsyncHTTPTransport(
+            verify=context, trust_env=False, limits=limits, proxy=self._options.proxy
+        )
+        if self._options.proxy is None:
+            # httpx has no public hook for the network backend: replace the pool it built.
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=context,
+                max_connections=size,
+                max_keepalive_connections=size,
+                network_backend=GuardedBackend(self._allow),
+            )
+        return transport
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def allowed_by_robots(self, url: str) -> bool:
+        """Whether robots.txt of the URL's site lets ``news-monitor`` fetch it."""
+        return await self._robots.allowed(url, self._fetch_robots)
+
+    async def _fetch_robots(self, url: str) -> FetchResult:
+        return await self.fetch(url, max_bytes=ROBOTS_MAX_BYTES, accept="text/plain")
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        max_bytes: int | None = None,
+        accept: str | None = None,
+    ) -> FetchResult:
+        """GET ``url`` (conditionally when validators are given) and return the response."""
+        started = time.monotonic()
+        headers = {"If-None-Match": etag, "If-Modified-Since": last_modified, "Accept": accept}
+        sent = {name: value for name, value in headers.items() if value}
+        cap = max_bytes if max_bytes is not None else self._options.max_bytes
+        try:
+            reply = await self._follow(url, sent, cap)
+        except FetchError as exc:
+            exc.url = exc.url or url
+            took = (time.monotonic() - started) * 1000
+            log.info("fetch url=%s status=error error=%s took_ms=%d", url, exc.kind, took)
+            raise
+        took = (time.monotonic() - started) * 1000
+        log.info("fetch url=%s status=%s took_ms=%d bytes=%d", url, reply.status, took, len(reply.body))
+        return self._result(url, reply, etag, last_modified, took)
+
+    def _result(
+        self, url: str, reply: _Reply, etag: str | None, last_modified: str | None, took: float
+    ) -> FetchResult:
+        if reply.status != 304:
+            etag, last_modified = None, None  # a full response carries its own validators
+        return FetchResult(
+            url=url,
+            final_url=str(reply.url),
+            status=reply.status,
+            headers=reply.headers,
+            body=reply.body,
+            etag=reply.headers.get("etag", etag),
+            last_modified=reply.headers.get("last-modified", last_modified),
+            fetched_at=self._clock(),
+            elapsed_ms=took,
+        )
+
+    async def _follow(self, url: str, headers: dict[str, str], cap: int) -> _Reply:
+        """Send the request and follow redirects, each hop checked and limited."""
+        current = _parse_url(url)
+        seen = {current}
+        for _ in range(self._options.max_redirects + 1):
+            reply = await self._exchange(current, headers, cap)
+            if reply.status not in REDIRECT_STATUSES:
+                return reply
+            current = _redirect_target(reply)
+            if current in seen:
+                raise TooManyRedirects(f"redirect loop at {current}", url=url)
+            seen.add(current)
+        raise TooManyRedirects(f"more than {self._options.max_redirects} redirects", url=url)
+
+    async def _exchange(self, url: httpx.URL, headers: dict[str, str], cap: int) -> _Reply:
+        """One request and its response, within the politeness rules and the deadline."""
+        async with self._politeness.slot(url.host):
+            if self._options.proxy is not None:
+                await self._precheck_behind_proxy(url)
+            try:
+                async with asyncio.timeout(self._options.deadline):
+                    async with self._client.stream("GET", url, headers=headers) as response:
+                        return await self._read(response, cap)
+            except TimeoutError:
+                message = f"no complete response within the {self._options.deadline:g} s deadline"
+                raise FetchTimeout(message, url=str(url)) from None
+            except httpx.TimeoutException as exc:
+                raise FetchTimeout(f"{type(exc).__name__}: {exc}", url=str(url)) from None
+            except httpx.TransportError as exc:
+                raise TransportFailure(_describe(exc), url=str(url)) from None
+
+    async def _precheck_behind_proxy(self, url: httpx.URL) -> None:
+        """Behind a proxy the proxy resolves names: vet what we can resolve, best effort."""
+        try:
+            await vetted_addresses(url.host, url.port or 443, self._allow)
+        except TransportFailure:
+            pass
+
+    async def _read(self, response: httpx.Response, cap: int) -> _Reply:
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        status, url = response.status_code, response.url
+        if (status in REDIRECT_STATUSES and "location" in headers) or status == 304:
+            return _Reply(url, status, headers, b"")
+        if status >= 300:
+            raise self._status_error(status, headers, str(url))
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise ResponseTooLarge(f"response too large: more than {cap} bytes", url=str(url))
+        body = _CappedBody(headers.get("content-encoding", ""), cap, str(url))
+        async for chunk in response.aiter_raw():
+            body.feed(chunk)
+        return _Reply(url, status, headers, body.finish())
+
+    def _status_error(self, status: int, headers: dict[str, str], url: str) -> HTTPStatusError:
+        retry_after = None
+        if status in RETRY_AFTER_STATUSES:
+            retry_after = parse_retry_after(headers.get("retry-after"), self._clock())
+        return HTTPStatusError(f"HTTP {status} from {url}", status=status, url=url,
+                               retry_after=retry_after)
+
+
+def _parse_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}", url=url) from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FetchError(f"unsupported URL {url!r}: only http(s) URLs with a host", url=url)
+    return parsed.copy_with(fragment=None)
+
+
+def _redirect_target(reply: _Reply) -> httpx.URL:
+    """The checked next URL of a redirect: http(s) only, never from https down to http."""
+    try:
+        target = reply.url.join(reply.headers["location"]).copy_with(fragment=None)
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise RedirectRefused(f"invalid redirect target from {reply.url}: {exc}") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise RedirectRefused(f"redirect from {reply.url} to non-http(s) URL {target}")
+    if reply.url.scheme == "https" and target.scheme == "http":
+        raise RedirectRefused(f"redirect from https to http refused: {reply.url} -> {target}")
+    return target
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    cause = exc.__context__ or exc.__cause__
+    detail = str(exc) or (str(cause) if cause else "") or type(exc).__name__
+    return f"{type(exc).__name__}: {detail}"
