@@ -1,0 +1,96 @@
+"""The one place that knows which database is underneath: SQLite or PostgreSQL.
+
+Owns engine creation (SQLite: parent directory, WAL, busy_timeout, foreign keys, and
+SQLAlchemy-emitted ``BEGIN``/``BEGIN IMMEDIATE`` with pysqlite's own transaction handling
+switched off, as the SQLAlchemy SQLite documentation prescribes), "insert, ignoring a
+duplicate" for both backends, the integrity check, ``optimize`` and the migration lock.
+Everything else in the store is dialect-neutral Core SQL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.dml import Insert
+
+from monitor.errors import StoreError
+
+BUSY_TIMEOUT_MS = 15_000
+WRITE_OPTION = "news_monitor_write"   # execution option: this transaction will write
+_MIGRATION_LOCK = 727_001             # PostgreSQL advisory lock key for migrations
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get their directory and connection pragmas."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        _make_parent(Path(parsed.database).expanduser())
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"store {path}: cannot create its directory: {exc}") from exc
+
+
+def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None      # SQLAlchemy emits BEGIN itself
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get(WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def is_sqlite(conn: Connection | Engine) -> bool:
+    return conn.dialect.name == "sqlite"
+
+
+def sqlite_path(engine: Engine) -> str | None:
+    return engine.url.database if is_sqlite(engine) else None
+
+
+def insert_ignore(conn: Connection, table: Table, conflict: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING, for either backend."""
+    if is_sqlite(conn):
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+
+def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:
+    """SQLite's integrity_check (or quick_check) findings; empty when healthy."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT 1"))
+        return []
+    pragma = "quick_check" if quick else "integrity_check"
+    rows = [str(r[0]) for r in conn.exec_driver_sql(f"PRAGMA {pragma}")]
+    return [] if rows == ["ok"] else rows
+
+
+def optimize(conn: Connection) -> None:
+    conn.exec_driver_sql("PRAGMA optimize" if is_sqlite(conn) else "ANALYZE")
+
+
+def lock_for_migrations(conn: Connection) -> None:
+    """Serialise concurrent migrators (SQLite: BEGIN IMMEDIATE already does)."""
+    if not is_sqlite(conn):
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})

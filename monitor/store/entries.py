@@ -1,0 +1,118 @@
+"""Feed entries: the store's answer to "what is new in this feed?".
+
+Owns the ``entries`` table, one row per (feed, entry key). ``record_entries`` compares a
+poll's entries with what is stored and returns only what is new or changed. A GUID that
+changes while the link stays is an identity change, not news (the row is re-keyed and
+counted); tombstones of pruned keys and links keep old items from coming back as new.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from monitor.models import FeedEntry
+from monitor.store.db import StoreBase
+from monitor.store.records import EntryChanges
+from monitor.store.schema import entries
+from monitor.store.tombstones import chunks, tombstoned_keys, tombstoned_urls
+
+log = logging.getLogger(__name__)
+
+
+def _content(entry: FeedEntry) -> dict[str, Any]:
+    return {"guid": entry.guid, "link": entry.link, "title": entry.title,
+            "summary": entry.summary, "published": entry.published, "updated": entry.updated}
+
+
+def _differs(row: Row[Any], entry: FeedEntry) -> bool:
+    return (row.title, row.summary, row.updated) != (entry.title, entry.summary, entry.updated)
+
+
+def _unique_keys(items: Sequence[FeedEntry]) -> list[FeedEntry]:
+    seen: dict[str, FeedEntry] = {}
+    for entry in items:
+        seen.setdefault(entry.key, entry)
+    return list(seen.values())
+
+
+def _stored(conn: Connection, feed_id: int, column: Any, values: list[str]) -> list[Row[Any]]:
+    rows: list[Row[Any]] = []
+    for part in chunks(sorted(set(values))):
+        query = select(entries).where(entries.c.feed_id == feed_id, column.in_(list(part)))
+        rows.extend(conn.execute(query.order_by(entries.c.id)))
+    return rows
+
+
+@dataclass
+class _Comparison:
+    """One poll's entries against the stored rows of one feed."""
+
+    conn: Connection
+    feed_id: int
+    at: datetime
+    batch: list[FeedEntry]
+    by_key: dict[str, Row[Any]] = field(default_factory=dict)
+    by_link: dict[str, Row[Any] | None] = field(default_factory=dict)
+    new: list[FeedEntry] = field(default_factory=list)
+    changed: list[FeedEntry] = field(default_factory=list)
+    guid_changes: int = 0
+
+    def run(self) -> EntryChanges:
+        keys = [e.key for e in self.batch]
+        links = [e.link for e in self.batch if e.link]
+        self.by_key = {r.key: r for r in _stored(self.conn, self.feed_id, entries.c.key, keys)}
+        for row in _stored(self.conn, self.feed_id, entries.c.link, links):
+            self.by_link.setdefault(row.link, row)
+        dead = tombstoned_keys(self.conn, self.feed_id, keys) | tombstoned_urls(self.conn, links)
+        for entry in self.batch:
+            self._one(entry, dead, set(keys))
+        if self.new:
+            rows = [{"feed_id": self.feed_id, "key": e.key, "first_seen": self.at, **_content(e)}
+                    for e in self.new]
+            self.conn.execute(insert(entries), rows)
+        return EntryChanges(tuple(self.new), tuple(self.changed), self.guid_changes)
+
+    def _one(self, entry: FeedEntry, dead: set[str], batch_keys: set[str]) -> None:
+        if entry.key in self.by_key:
+            self._update(self.by_key[entry.key], entry, rekey=False)
+        elif entry.link in self.by_link:
+            row = self.by_link[entry.link]
+            if row is not None and row.key not in batch_keys:
+                self.guid_changes += 1
+                self.by_link[entry.link] = None        # re-key one row once per poll
+                self._update(row, entry, rekey=True)
+        elif entry.key not in dead and entry.link not in dead:
+            self.new.append(entry)
+            if entry.link:
+                self.by_link[entry.link] = None        # a second item with this link is no news
+
+    def _update(self, row: Row[Any], entry: FeedEntry, *, rekey: bool) -> None:
+        differs = _differs(row, entry)
+        if not (differs or rekey):
+            return
+        values = _content(entry) | ({"key": entry.key} if rekey else {})
+        self.conn.execute(update(entries).where(entries.c.id == row.id).values(**values))
+        if differs:
+            self.changed.append(entry)
+
+
+class EntriesMixin(StoreBase):
+    def record_entries(self, feed_id: int, entries: Sequence[FeedEntry], *,
+                       at: datetime) -> EntryChanges:
+        with self._db.write() as conn:
+            result = _Comparison(conn, feed_id, at, _unique_keys(entries)).run()
+        log.debug("entries_recorded feed_id=%d new=%d changed=%d guid_changes=%d", feed_id,
+                  len(result.new), len(result.changed), result.guid_changes)
+        return result
+
+    def entry_article(self, feed_id: int, key: str) -> int | None:
+        query = select(entries.c.article_id).where(entries.c.feed_id == feed_id,
+                                                   entries.c.key == key)
+        with self._db.read() as conn:
+            return conn.scalar(query)

@@ -1,0 +1,67 @@
+"""``Store`` and ``open_store``: the one storage interface the rest of news-monitor sees.
+
+Owns opening a store from its URL (SQLite file or PostgreSQL), the integrity check and the
+migrations at open, and the composition of the per-concern mixins (feeds, entries, ...)
+into one ``Store`` object. Each mixin owns its own tables and transactions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from monitor.store.db import Database
+from monitor.store.dialect import create_store_engine, integrity_problems, optimize
+from monitor.store.entries import EntriesMixin
+from monitor.store.feeds import FeedsMixin
+from monitor.store.migrations import apply_migrations
+
+log = logging.getLogger(__name__)
+_DETAIL_CHARS = 300
+
+
+class Store(FeedsMixin, EntriesMixin):
+    """The store. Every method runs in (and commits) its own transaction."""
+
+    def __init__(self, db: Database, owner: str) -> None:
+        self._db = db
+        self.owner = owner
+
+    def close(self) -> None:
+        self._db.dispose()
+
+    def integrity_ok(self) -> bool:
+        """True when the store answers and a quick check finds nothing wrong."""
+        try:
+            with self._db.read() as conn:
+                return not integrity_problems(conn, quick=True)
+        except Exception:   # noqa: BLE001 - a health probe reports, it does not raise
+            log.exception("store_health_failed store=%s", self._db.where())
+            return False
+
+    def optimize(self) -> None:
+        with self._db.write() as conn:
+            optimize(conn)
+
+
+def open_store(url: str, *, owner: str | None = None) -> Store:
+    """Opens (creating or migrating) the store at ``url``; damaged files raise StoreCorrupt."""
+    db = Database(create_store_engine(url), url)
+    try:
+        _check(db)
+        with db.write() as conn:
+            apply_migrations(conn, db.where())
+    except BaseException:
+        db.dispose()
+        raise
+    log.info("store_opened store=%s", db.where())
+    return Store(db, owner or f"{socket.gethostname()}:{os.getpid()}")
+
+
+def _check(db: Database) -> None:
+    with db.translated(), db.engine.connect() as conn:
+        problems = integrity_problems(conn)
+    if problems:
+        detail = " ".join("; ".join(problems).split())
+        raise db.damaged(detail[:_DETAIL_CHARS] + ("..." if len(detail) > _DETAIL_CHARS else ""))

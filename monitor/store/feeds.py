@@ -1,0 +1,135 @@
+"""Feeds: the configured list, their poll schedule, validators, health, and poll leases.
+
+Owns the ``feeds`` table. Timing state lives here so that a restart, or a second process
+against the same database, continues where the last one stopped. A poll is claimed by one
+conditional UPDATE that sets ``lease_owner``/``lease_until``; nothing is locked in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, or_, select, update
+
+from monitor.models import FeedState
+from monitor.store.db import StoreBase
+from monitor.store.schema import entries, feeds
+
+log = logging.getLogger(__name__)
+
+_RESET_ON_URL_CHANGE: dict[str, Any] = {
+    "etag": None, "last_modified": None, "consecutive_errors": 0, "last_status": None,
+    "last_error": None, "baseline_done": False, "next_poll_at": None, "guid_unstable": False,
+}
+_FREE_LEASE: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+
+
+def _state_query() -> Any:
+    count = (select(func.count()).select_from(entries)
+             .where(entries.c.feed_id == feeds.c.id).scalar_subquery())
+    return select(feeds, count.label("entries_count"))
+
+
+def _to_state(row: Row[Any]) -> FeedState:
+    m = row._mapping
+    return FeedState(
+        id=m["id"], name=m["name"], url=m["url"], etag=m["etag"],
+        last_modified=m["last_modified"], next_poll_at=m["next_poll_at"],
+        consecutive_errors=m["consecutive_errors"], last_status=m["last_status"],
+        last_error=m["last_error"], last_success_at=m["last_success_at"],
+        last_polled_at=m["last_polled_at"], last_new_at=m["last_new_at"],
+        baseline_done=bool(m["baseline_done"]), guid_unstable=bool(m["guid_unstable"]),
+        entries_count=m["entries_count"] or 0,
+    )
+
+
+class FeedsMixin(StoreBase):
+    def sync_feeds(self, feeds: Sequence[tuple[str, str]]) -> None:
+        with self._db.write() as conn:
+            _sync_all(conn, dict(feeds))
+
+    def feed_states(self, *, include_inactive: bool = False) -> list[FeedState]:
+        query = _state_query().order_by(feeds.c.name)
+        if not include_inactive:
+            query = query.where(feeds.c.active.is_(True))
+        with self._db.read() as conn:
+            return [_to_state(r) for r in conn.execute(query)]
+
+    def get_feed(self, name: str) -> FeedState | None:
+        with self._db.read() as conn:
+            row = conn.execute(_state_query().where(feeds.c.name == name)).first()
+        return _to_state(row) if row else None
+
+    def claim_due_feeds(self, now: datetime, *, names: Sequence[str] | None = None,
+                        due_only: bool = True, lease_seconds: float = 300) -> list[FeedState]:
+        conds = [feeds.c.active.is_(True),
+                 or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now)]
+        if names is not None:
+            conds.append(feeds.c.name.in_(list(names)))
+        if due_only:
+            conds.append(or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
+        lease = {"lease_owner": self.owner, "lease_until": now + timedelta(seconds=lease_seconds)}
+        with self._db.write() as conn:
+            ids = list(conn.scalars(update(feeds).where(*conds).values(**lease)
+                                    .returning(feeds.c.id)))
+            rows = conn.execute(_state_query().where(feeds.c.id.in_(ids))
+                                .order_by(feeds.c.name)) if ids else []
+            claimed = [_to_state(r) for r in rows]
+        log.debug("feeds_claimed owner=%s count=%d", self.owner, len(claimed))
+        return claimed
+
+    def record_poll_success(self, feed_id: int, *, at: datetime, status: str,
+                            etag: str | None, last_modified: str | None,
+                            next_poll_at: datetime, new_entries: int) -> None:
+        values: dict[str, Any] = {
+            "last_status": status, "last_error": None, "consecutive_errors": 0,
+            "last_success_at": at, "last_polled_at": at, "baseline_done": True,
+            "next_poll_at": next_poll_at, **_FREE_LEASE,
+        }
+        if status != "not_modified" or etag is not None:
+            values["etag"] = etag
+        if status != "not_modified" or last_modified is not None:
+            values["last_modified"] = last_modified
+        if new_entries > 0:
+            values["last_new_at"] = at
+        with self._db.write() as conn:
+            conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+
+    def record_poll_failure(self, feed_id: int, *, at: datetime, status: str, error: str,
+                            next_poll_at: datetime) -> int:
+        values = {"consecutive_errors": feeds.c.consecutive_errors + 1, "last_status": status,
+                  "last_error": error, "last_polled_at": at, "next_poll_at": next_poll_at,
+                  **_FREE_LEASE}
+        with self._db.write() as conn:
+            errors = conn.scalar(update(feeds).where(feeds.c.id == feed_id).values(**values)
+                                 .returning(feeds.c.consecutive_errors))
+        return int(errors or 0)
+
+    def mark_guid_unstable(self, feed_id: int) -> None:
+        with self._db.write() as conn:
+            conn.execute(update(feeds).where(feeds.c.id == feed_id).values(guid_unstable=True))
+
+
+def _sync_all(conn: Connection, wanted: dict[str, str]) -> None:
+    stored = {r.name: r for r in conn.execute(select(feeds.c.id, feeds.c.name, feeds.c.url))}
+    for name, url in wanted.items():
+        _sync_one(conn, name, url, stored.get(name))
+    gone = [r.id for name, r in stored.items() if name not in wanted]
+    if gone:
+        conn.execute(update(feeds).where(feeds.c.id.in_(gone)).values(active=False))
+        log.info("feeds_deactivated count=%d", len(gone))
+
+
+def _sync_one(conn: Connection, name: str, url: str, stored: Row[Any] | None) -> None:
+    if stored is None:
+        conn.execute(insert(feeds).values(name=name, url=url, active=True))
+        log.info("feed_added feed=%s url=%s", name, url)
+        return
+    values: dict[str, Any] = {"active": True}
+    if stored.url != url:
+        values |= {"url": url, **_RESET_ON_URL_CHANGE}
+        log.info("feed_url_changed feed=%s url=%s", name, url)
+    conn.execute(update(feeds).where(feeds.c.id == stored.id).values(**values))

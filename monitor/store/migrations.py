@@ -1,0 +1,67 @@
+"""Numbered schema migrations, applied in one transaction when the store is opened.
+
+A fresh database gets the current tables from ``schema.metadata`` and every known version
+recorded in ``schema_migrations``. An existing one gets each step whose number is above its
+highest recorded version, in order, each recorded with its time. A database recorded by a
+newer news-monitor than this one is refused with a clear ``StoreError``. To change the
+schema: change ``schema.py`` and append a step here that brings an existing database to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+
+from sqlalchemy import Connection, func, inspect, insert, select
+
+from monitor.errors import StoreError
+from monitor.store.dialect import lock_for_migrations
+from monitor.store.schema import metadata, schema_migrations
+
+log = logging.getLogger(__name__)
+
+Step = Callable[[Connection], None]
+
+
+def _baseline(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[tuple[int, Step], ...] = (
+    (1, _baseline),
+)
+
+
+def apply_migrations(conn: Connection, where: str,
+                     steps: Sequence[tuple[int, Step]] = MIGRATIONS) -> list[int]:
+    """Bring the database to the newest version; returns the versions applied now."""
+    lock_for_migrations(conn)
+    known = max(version for version, _ in steps)
+    current = _current_version(conn)
+    if current is None:
+        metadata.create_all(conn)
+        _record(conn, [version for version, _ in steps])
+        log.info("store_created store=%s version=%d", where, known)
+        return [version for version, _ in steps]
+    if current > known:
+        raise StoreError(
+            f"store {where} has schema version {current}, written by a newer news-monitor; "
+            f"this one knows versions up to {known}: upgrade news-monitor")
+    pending = [(version, step) for version, step in steps if version > current]
+    for version, step in pending:
+        step(conn)
+        _record(conn, [version])
+        log.info("store_migrated store=%s version=%d", where, version)
+    return [version for version, _ in pending]
+
+
+def _current_version(conn: Connection) -> int | None:
+    if not inspect(conn).has_table(schema_migrations.name):
+        return None
+    return conn.scalar(select(func.max(schema_migrations.c.version)))
+
+
+def _record(conn: Connection, versions: list[int]) -> None:
+    now = datetime.now(timezone.utc)
+    conn.execute(insert(schema_migrations), [{"version": v, "applied_at": now} for v in versions])

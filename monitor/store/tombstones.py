@@ -1,0 +1,55 @@
+"""Tombstones: what was pruned, remembered so it never counts as new again.
+
+Owns the ``tombstones`` table (kind "url" for canonical article/entry links, feed id 0;
+kind "entry" for an entry key within one feed) and the chunked ``IN`` lookups used by
+entries, articles and retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection, select
+
+from monitor.store.dialect import insert_ignore
+from monitor.store.schema import tombstones
+
+T = TypeVar("T")
+CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Slices small enough for an ``IN (...)`` list on every backend."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _lookup(conn: Connection, kind: str, feed_id: int, values: Iterable[str]) -> set[str]:
+    wanted = sorted({v for v in values if v})
+    found: set[str] = set()
+    for part in chunks(wanted):
+        query = select(tombstones.c.value).where(
+            tombstones.c.kind == kind, tombstones.c.feed_id == feed_id,
+            tombstones.c.value.in_(list(part)))
+        found.update(conn.scalars(query))
+    return found
+
+
+def tombstoned_urls(conn: Connection, urls: Iterable[str]) -> set[str]:
+    return _lookup(conn, "url", 0, urls)
+
+
+def tombstoned_keys(conn: Connection, feed_id: int, keys: Iterable[str]) -> set[str]:
+    return _lookup(conn, "entry", feed_id, keys)
+
+
+def bury(conn: Connection, *, at: datetime, urls: Iterable[str] = (),
+         keys: Iterable[tuple[int, str]] = ()) -> int:
+    """Adds tombstones (duplicates ignored); returns how many rows were given."""
+    rows = [{"kind": "url", "feed_id": 0, "value": u, "created_at": at} for u in set(urls) if u]
+    rows += [{"kind": "entry", "feed_id": f, "value": k, "created_at": at} for f, k in set(keys)]
+    if rows:
+        conn.execute(insert_ignore(conn, tombstones, ["kind", "feed_id", "value"]), rows)
+    return len(rows)

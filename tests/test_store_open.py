@@ -1,0 +1,106 @@
+"""Opening the store: SQLite settings, migrations, damaged files, health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, insert, text
+
+from monitor.errors import StoreCorrupt, StoreError
+from monitor.store import open_store
+from monitor.store.migrations import MIGRATIONS, apply_migrations
+from monitor.store.schema import schema_migrations
+from tests.test_store_support import T0, entry, opener, store, store_url  # noqa: F401
+
+
+def _pragma(store, name: str) -> object:  # type: ignore[no-untyped-def]
+    with store._db.read() as conn:
+        return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+
+
+def test_sqlite_connection_settings(store) -> None:  # type: ignore[no-untyped-def]
+    assert _pragma(store, "journal_mode") == "wal"
+    assert _pragma(store, "foreign_keys") == 1
+    assert _pragma(store, "busy_timeout") == 15000
+
+
+def test_write_transaction_takes_the_write_lock_at_begin(store) -> None:  # type: ignore[no-untyped-def]
+    path = store.url.removeprefix("sqlite:///")
+    import sqlite3
+    other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
+    with store._db.write():
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.execute("BEGIN IMMEDIATE")   # free again after commit
+    other.execute("ROLLBACK")
+    other.close()
+
+
+def test_creates_parent_directory_and_records_migrations(store_url: str) -> None:
+    s = open_store(store_url)
+    s.close()
+    s = open_store(store_url)          # reopen: nothing applied twice
+    with s._db.read() as conn:
+        rows = conn.execute(text("SELECT version FROM schema_migrations")).all()
+    s.close()
+    assert Path(store_url.removeprefix("sqlite:///")).is_file()
+    assert [r[0] for r in rows] == [v for v, _ in MIGRATIONS]
+
+
+def test_a_new_numbered_migration_runs_once(store) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+    steps = (*MIGRATIONS, (2, lambda conn: calls.append(2)))
+    with store._db.write() as conn:
+        assert apply_migrations(conn, "test", steps) == [2]
+    with store._db.write() as conn:
+        assert apply_migrations(conn, "test", steps) == []
+    assert calls == [2]
+
+
+def test_database_from_a_newer_version_is_refused(store_url: str) -> None:
+    open_store(store_url).close()
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(insert(schema_migrations).values(version=999, applied_at=T0))
+    engine.dispose()
+    with pytest.raises(StoreError, match="schema version 999.*newer news-monitor"):
+        open_store(store_url)
+
+
+def test_garbage_file_is_reported_as_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "monitor.db"
+    path.write_bytes(b"Dies ist keine Datenbank, sondern eine Einkaufsliste.\n" * 200)
+    with pytest.raises(StoreCorrupt) as caught:
+        open_store(f"sqlite:///{path}")
+    message = str(caught.value)
+    assert f"store {path} is damaged" in message
+    assert "restore a backup or move it away" in message
+
+
+def test_corrupted_page_is_reported_as_damaged(store_url: str) -> None:
+    s = open_store(store_url)
+    s.sync_feeds([(f"feed-{i}", f"https://example.org/{i}/rss") for i in range(2000)])
+    s.close()                          # last connection closes: WAL checkpointed into the file
+    path = Path(store_url.removeprefix("sqlite:///"))
+    data = bytearray(path.read_bytes())
+    page = 4096
+    assert len(data) > 8 * page
+    middle = len(data) // page // 2    # a leaf page of the feeds table
+    data[middle * page + 8: (middle + 1) * page] = b"\xa5" * (page - 8)
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreCorrupt, match="is damaged: .*restore a backup"):
+        open_store(store_url)
+
+
+def test_integrity_ok_and_optimize(store) -> None:  # type: ignore[no-untyped-def]
+    store.sync_feeds([("handelsblatt", "https://www.handelsblatt.com/contentexport/feed/unternehmen")])
+    store.optimize()
+    assert store.integrity_ok() is True
+
+
+def test_unusable_location_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError):
+        open_store(f"sqlite:///{blocker}/sub/monitor.db")
