@@ -1,0 +1,388 @@
+"""The configuration: one TOML file validated into typed, frozen objects at start-up.
+
+Unknown keys are errors, every problem is reported at once with its key path
+(``feeds[3].url: not an http(s) URL``), and secrets never live in the file: the SMTP
+password comes from ``password_file``, the environment or a systemd credential. The
+config object is passed explicitly; nothing here reads the environment after loading.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import time as dtime
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from monitor import __version__
+from monitor.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/monitor.toml")
+PASSWORD_ENV = "NEWS_MONITOR_SMTP_PASSWORD"
+CREDENTIAL_NAME = "smtp-password"
+_RESERVED = frozenset({"state_dir", "smtp_password", "source"})
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"90s"``, ``"15m"``, ``"2h"``, ``"7d"`` (or plain seconds) as a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. \"90s\", \"15m\", \"2h\", \"7d\")")
+    return timedelta(seconds=float(match[1]) * _DURATION_UNITS[match[2]])
+
+
+def parse_size(value: Any) -> int:
+    """``"10MB"``, ``"512KiB"`` (or plain bytes) as a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ValueError(f"not a size: {value!r} (use e.g. \"10MB\", \"512KiB\")")
+    return int(float(match[1]) * _SIZE_UNITS[(match[2] or "b").lower()])
+
+
+def _positive_duration(value: Any) -> timedelta:
+    parsed = parse_duration(value)
+    if parsed <= timedelta(0):
+        raise ValueError(f"must be longer than zero: {value!r}")
+    return parsed
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") \
+            or not urlsplit(value).hostname:
+        raise ValueError("not an http(s) URL")
+    return value
+
+
+def _clock_time(value: Any) -> dtime:
+    if isinstance(value, dtime):
+        return value
+    try:
+        return dtime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"not a time of day: {value!r} (use \"HH:MM\")") from None
+
+
+def _timezone(value: Any) -> str:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone: {value!r}") from None
+    return str(value)
+
+
+Duration = Annotated[timedelta, BeforeValidator(_positive_duration)]
+Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+ClockTime = Annotated[dtime, BeforeValidator(_clock_time)]
+TimeZoneName = Annotated[str, BeforeValidator(_timezone)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[\w][\w .:/()&+-]*$")]
+EmailAddress = Annotated[str, Field(pattern=r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(_Section):
+    url: str = ""                       # filled with the state directory's SQLite file
+    retention: Duration = timedelta(days=180)
+
+
+class FetchConfig(_Section):
+    user_agent: str = f"news-monitor/{__version__} (+https://github.com/news-monitor/news-monitor)"
+    concurrency: int = Field(8, ge=1, le=200)
+    per_host_concurrency: int = Field(2, ge=1, le=20)
+    per_host_delay: Duration = timedelta(seconds=1)
+    timeout: Duration = timedelta(seconds=20)
+    deadline: Duration = timedelta(seconds=60)
+    max_bytes: Size = 10 * 1000**2
+    page_max_bytes: Size = 3 * 1000**2
+    allow_private_hosts: tuple[str, ...] = ()
+    proxy: str | None = None
+    extract_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
+    extract_budget: Duration = timedelta(seconds=15)
+
+
+class AlertsConfig(_Section):
+    first_poll_window: Duration = timedelta(hours=24)
+    mode: Literal["immediate", "hourly", "off"] = "immediate"
+    max_per_hour: int = Field(20, ge=1)
+    recheck: tuple[Duration, ...] = (timedelta(hours=1), timedelta(hours=6),
+                                     timedelta(hours=24), timedelta(hours=72))
+    min_changed_words: int = Field(8, ge=1)
+    cluster_window: Duration = timedelta(hours=72)
+
+
+class FeedConfig(_Section):
+    name: Name
+    url: HttpUrl
+    interval: Duration = timedelta(minutes=15)
+    full_text: bool = True
+    enabled: bool = True
+
+
+class TopicConfig(_Section):
+    name: Name
+    query: str = Field(min_length=1)
+    min_score: float | None = Field(None, ge=0)
+    enabled: bool = True
+
+
+class SmtpConfig(_Section):
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    timeout: Duration = timedelta(seconds=30)
+
+
+class EmailConfig(_Section):
+    sender: EmailAddress = Field("news-monitor@localhost", alias="from")
+    to: tuple[EmailAddress, ...] = ("analyst@localhost",)
+    subject_prefix: str | None = None
+    smtp: SmtpConfig | None = None
+
+
+class DigestConfig(_Section):
+    time: ClockTime = dtime(7, 0)
+    timezone: TimeZoneName = "Europe/Berlin"
+    to: tuple[EmailAddress, ...] | None = None
+    send_empty: bool = True
+    enabled: bool = True
+
+
+class HttpConfig(_Section):
+    listen: str | None = None
+
+    @model_validator(mode="after")
+    def _listen_form(self) -> HttpConfig:
+        if self.listen is not None and not re.match(r"^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$",
+                                                    self.listen):
+            raise ValueError(f"listen: not host:port: {self.listen!r}")
+        return self
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Section):
+    storage: StorageConfig = StorageConfig()
+    fetch: FetchConfig = FetchConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    feeds: tuple[FeedConfig, ...] = ()
+    aliases: dict[Name, tuple[str, ...]] = Field(default_factory=dict)
+    topics: tuple[TopicConfig, ...] = ()
+    email: EmailConfig = EmailConfig()
+    digest: DigestConfig = DigestConfig()
+    http: HttpConfig = HttpConfig()
+    logging: LoggingConfig = LoggingConfig()
+    state_dir: Path = Path("var")
+    smtp_password: str | None = Field(None, exclude=True, repr=False)
+    source: Path | None = None
+
+    @property
+    def enabled_feeds(self) -> tuple[FeedConfig, ...]:
+        return tuple(f for f in self.feeds if f.enabled)
+
+    @property
+    def enabled_topics(self) -> tuple[TopicConfig, ...]:
+        return tuple(t for t in self.topics if t.enabled)
+
+    @property
+    def digest_recipients(self) -> tuple[str, ...]:
+        return self.digest.to or self.email.to
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and complete the configuration; raise ConfigError with every problem."""
+    env = os.environ if env is None else env
+    raw = _read_toml(path)
+    problems = _check_secrets_absent(raw) + _check_reserved(raw) + _raw_duplicates(raw)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(problems + _format_errors(exc), str(path)) from None
+    problems += _cross_checks(config)
+    password, secret_problems = _smtp_password(config, env)
+    problems += secret_problems
+    if problems:
+        raise ConfigError(problems, str(path))
+    return _complete(config, path, env, password)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {path}"], str(path)) from None
+    except OSError as exc:
+        raise ConfigError([f"cannot read: {exc.strerror}"], str(path)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"not valid TOML: {exc}"], str(path)) from None
+
+
+def _check_secrets_absent(raw: Mapping[str, Any]) -> list[str]:
+    smtp = raw.get("email", {}).get("smtp", {}) if isinstance(raw.get("email"), dict) else {}
+    if isinstance(smtp, dict) and "password" in smtp:
+        return ["email.smtp.password: secrets never live in the config file; use password_file, "
+                f"${PASSWORD_ENV} or the systemd credential {CREDENTIAL_NAME!r}"]
+    return []
+
+
+def _check_reserved(raw: dict[str, Any]) -> list[str]:
+    """Keys that are filled at load time, never from the file."""
+    problems = []
+    for key in _RESERVED & raw.keys():
+        problems.append(f"{key}: unknown key")
+        del raw[key]
+    return problems
+
+
+def _format_errors(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        loc = [part for part in error["loc"] if not str(part).startswith("function-")]
+        if loc and loc[-1] == "password" and error["type"] == "extra_forbidden":
+            continue   # already explained by _check_secrets_absent
+        problems.append(f"{_key_path(loc)}: {_message(error, loc)}")
+    return problems
+
+
+def _key_path(loc: list[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + ("from" if part == "sender" else str(part))
+    return path or "(top level)"
+
+
+def _message(error: Mapping[str, Any], loc: list[Any]) -> str:
+    kind, msg = error["type"], str(error["msg"])
+    if kind == "extra_forbidden":
+        return "unknown key" + _suggestion(loc)
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "string_pattern_mismatch":
+        return f"not a valid value: {error.get('input')!r}"
+    return msg.removeprefix("Value error, ")
+
+
+def _suggestion(loc: list[Any]) -> str:
+    known = _known_keys(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _known_keys(parent: list[Any]) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in (p for p in parent if not isinstance(p, int)):
+        annotation = model.model_fields[str(part)].annotation if part in model.model_fields \
+            else None
+        inner = _model_in(annotation)
+        if inner is None:
+            return []
+        model = inner
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _raw_duplicates(raw: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for section in ("feeds", "topics"):
+        items = raw.get(section)
+        if isinstance(items, list):
+            problems += _duplicates(section, [i.get("name") for i in items if isinstance(i, dict)])
+    return problems
+
+
+def _cross_checks(config: Config) -> list[str]:
+    problems = []
+    if config.fetch.per_host_concurrency > config.fetch.concurrency:
+        problems.append("fetch.per_host_concurrency: larger than fetch.concurrency")
+    smtp = config.email.smtp
+    if smtp and smtp.security == "none" and smtp.username:
+        problems.append("email.smtp.username: credentials over an unencrypted connection are "
+                        "refused; use security = \"starttls\" or \"tls\"")
+    if smtp and smtp.ca_file and not smtp.ca_file.is_file():
+        problems.append(f"email.smtp.ca_file: file not found: {smtp.ca_file}")
+    return problems
+
+
+def _duplicates(section: str, names: list[Any]) -> list[str]:
+    seen: set[Any] = set()
+    problems = []
+    for index, name in enumerate(names):
+        if name is not None and name in seen:
+            problems.append(f"{section}[{index}].name: duplicate name {name!r}")
+        seen.add(name)
+    return problems
+
+
+def _smtp_password(config: Config, env: Mapping[str, str]) -> tuple[str | None, list[str]]:
+    smtp = config.email.smtp
+    if smtp is None or not smtp.username:
+        return None, []
+    if smtp.password_file is not None:
+        return _read_secret(smtp.password_file, "email.smtp.password_file")
+    if env.get(PASSWORD_ENV):
+        return env[PASSWORD_ENV], []
+    credentials = env.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / CREDENTIAL_NAME).is_file():
+        return _read_secret(Path(credentials) / CREDENTIAL_NAME, "email.smtp (credential)")
+    return None, [f"email.smtp.username: no password found; set password_file, ${PASSWORD_ENV} "
+                  f"or the systemd credential {CREDENTIAL_NAME!r}"]
+
+
+def _read_secret(path: Path, key: str) -> tuple[str | None, list[str]]:
+    try:
+        return path.read_text(encoding="utf-8").strip(), []
+    except OSError as exc:
+        return None, [f"{key}: cannot read {path}: {exc.strerror}"]
+
+
+def _complete(config: Config, path: Path, env: Mapping[str, str], password: str | None) -> Config:
+    state_dir = Path(env.get("STATE_DIRECTORY", "").split(":")[0] or "var")
+    storage_url = config.storage.url or f"sqlite:///{state_dir / 'monitor.db'}"
+    storage = config.storage.model_copy(update={"url": storage_url})
+    return config.model_copy(update={"state_dir": state_dir, "storage": storage,
+                                     "smtp_password": password, "source": path})
+
+
+def config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:
+    """--config, else $NEWS_MONITOR_CONFIG, else ./config/monitor.toml."""
+    return Path(cli_value or env.get("NEWS_MONITOR_CONFIG") or DEFAULT_CONFIG)
