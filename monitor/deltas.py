@@ -33,7 +33,7 @@ _CHAR_MAP = str.maketrans({
     "…": "...",
 })
 
-_DATE = r"\d{1,2}\.\s?(?:\d{1,2}\.|[A-Za-zäÄ]+\.?)\s?(?:\d{2,4})?"
+_DATE = r"\d{1,2}\.\s?(?:\d{1,2}\.|[^\W\d_]{3,}\.?)\s?(?:\d{2,4})?"
 _TIME = r"\d{1,2}[:.]\d{2}(?:\s?Uhr)?"
 _STAMP = rf"(?:{_DATE})?[,|\s-]*(?:um\s)?(?:{_TIME})?"
 # Timestamp phrases removed wherever they occur (also when extraction glued them to a paragraph).
