@@ -1,0 +1,27 @@
+"""Topic matching: the query language, German normalisation, evaluation and explanation.
+
+Public API::
+
+    parse_query(text, *, topic="") -> Node          format_query(node) -> str
+    compile_topic(name, query, *, aliases, min_score=1.0) -> Topic
+    prepare_document(*, title, summary, text, cache=None) -> Document
+    Topic.evaluate(doc, *, explain=False) -> MatchResult
+    render_explanation(result, *, color) -> str     explanation_json(result) -> dict
+
+Syntax errors and unknown aliases raise ``monitor.errors.QueryError``.
+"""
+
+from __future__ import annotations
+
+from monitor.match.ast import Alias, And, Field, Near, Node, Not, Or, Phrase, Term
+from monitor.match.document import Document, DocumentCache, prepare_document
+from monitor.match.explain import explanation_json, render_explanation
+from monitor.match.normalise import Normaliser, fold
+from monitor.match.parser import format_query, parse_query
+from monitor.match.topic import DEFAULT_MIN_SCORE, Topic, compile_topic
+
+__all__ = [
+    "DEFAULT_MIN_SCORE", "Alias", "And", "Document", "DocumentCache", "Field", "Near", "Node",
+    "Normaliser", "Not", "Or", "Phrase", "Term", "Topic", "compile_topic", "explanation_json",
+    "fold", "format_query", "parse_query", "prepare_document", "render_explanation",
+]

@@ -1,0 +1,130 @@
+"""Text normalisation shared by documents and query terms: folding, tokens and lemmas.
+
+Owns the one definition of "the same word": Unicode NFKC, case folding, German umlauts
+and sharp s folded to their two-letter spellings (ä→ae, ö→oe, ü→ue, ß→ss), lemmas from
+simplemma (German), and a light fallback for genitive/plural "-s" that simplemma leaves
+alone ("Russlands", "Ventures"). A word is a run of word characters joined by hyphens,
+dots, slashes, apostrophes or ampersands; a joined word ("Russland-Sanktionen",
+"Mail.Ru") yields the whole word plus one entry per part, so it is found whole and by
+part. ``Normaliser`` holds the per-process surface→keys cache and loads simplemma's
+~110 MB of lemma data lazily, on the first word it has not seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+LANG = "de"
+CACHE_LIMIT = 400_000      # surface forms kept before the cache is cleared and refilled
+
+WORD_RE = re.compile(r"\w+(?:[-\u2010\u2011.'\u2019&/]\w+)*")
+PART_RE = re.compile(r"\w+")
+WORD_CHAR_RE = re.compile(r"\w")
+_FOLD_TABLE = str.maketrans({
+    "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss",
+    "\u2019": "'", "\u2010": "-", "\u2011": "-",
+})
+
+
+def fold(text: str) -> str:
+    """NFKC, case folding, umlauts and ß to their two-letter forms."""
+    return unicodedata.normalize("NFKC", text).casefold().translate(_FOLD_TABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """How one word is looked up: its folded surface form and its folded base forms."""
+
+    surface: str
+    bases: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One word (or one part of a joined word) of a field, with offsets into the field."""
+
+    lo: int          # first word position it covers
+    hi: int          # last word position it covers (a whole joined word spans its parts)
+    start: int       # character offsets in the field text
+    end: int
+    keys: Keys
+
+
+class Normaliser:
+    """Folds and lemmatises words, remembering every surface form it has seen."""
+
+    def __init__(self, lang: str = LANG, cache_limit: int = CACHE_LIMIT) -> None:
+        self._lang = lang
+        self._limit = cache_limit
+        self._cache: dict[str, Keys] = {}
+        self._lemmatize: object = None
+
+    def keys(self, word: str) -> Keys:
+        """The lookup keys of one word as written (case and umlauts intact)."""
+        found = self._cache.get(word)
+        if found is None:
+            found = self._compute(word)
+            if len(self._cache) >= self._limit:
+                log.info("lemma_cache_cleared size=%d", len(self._cache))
+                self._cache.clear()
+            self._cache[word] = found
+        return found
+
+    @property
+    def cached_words(self) -> int:
+        return len(self._cache)
+
+    def _compute(self, word: str) -> Keys:
+        surface = fold(word)
+        lemma = self._lemma(word)
+        bases = {fold(lemma)}
+        if lemma == word and len(word) >= 4 and word[-1] == "s" and word[-2:] != "ss":
+            bases.add(surface[:-1])      # "Russlands" -> "russland", "Ventures" -> "venture"
+        return Keys(surface, tuple(sorted(bases)))
+
+    def _lemma(self, word: str) -> str:
+        if self._lemmatize is None:
+            import simplemma   # loaded on first use: the lemma data costs ~110 MB
+
+            log.info("lemma_data_loading lang=%s", self._lang)
+            self._lemmatize = simplemma.lemmatize
+        try:
+            return str(self._lemmatize(word, lang=self._lang))  # type: ignore[operator]
+        except (ValueError, TypeError, KeyError):
+            return word
+
+    def entries(self, text: str) -> Iterator[Entry]:
+        """Every word of ``text`` with positions; joined words come whole, then by part."""
+        pos = 0
+        for m in WORD_RE.finditer(text):
+            word = m.group()
+            if len(word) == len(PART_RE.match(word).group()):  # type: ignore[union-attr]
+                yield Entry(pos, pos, m.start(), m.end(), self.keys(word))
+                pos += 1
+                continue
+            parts = list(PART_RE.finditer(word))
+            yield Entry(pos, pos + len(parts) - 1, m.start(), m.end(), self.keys(word))
+            for i, part in enumerate(parts):
+                start = m.start() + part.start()
+                yield Entry(pos + i, pos + i, start, start + len(part.group()),
+                            self.keys(part.group()))
+            pos += len(parts)
+
+    def words(self, text: str) -> list[list[Keys]]:
+        """A query's words: one list per written word, the whole word first, then parts."""
+        out: list[list[Keys]] = []
+        for m in WORD_RE.finditer(text):
+            parts = [p.group() for p in PART_RE.finditer(m.group())]
+            whole = [self.keys(m.group())] if len(parts) > 1 else []
+            out.append(whole + [self.keys(p) for p in parts])
+        return out
+
+
+def has_word_char(text: str) -> bool:
+    return WORD_CHAR_RE.search(text) is not None

@@ -1,0 +1,121 @@
+"""A compiled topic: evaluate a prepared Document, score the match and say why.
+
+``compile_topic`` parses and compiles a query once. ``Topic.evaluate`` runs it over a
+``Document`` and returns a ``MatchResult``: ``matched`` is true when the boolean query
+holds and the score reaches ``min_score``. The score sums, over every positive clause
+that hit (a word, phrase or alias; a NEAR counts as one clause), the weight of its best
+occurrence (title 3, lead 2: the summary or the first 300 characters of the text,
+body 1), raised by up to 2x for a tight NEAR, plus 0.1 per further occurrence (up to
+0.5). Each such clause becomes a ``Hit`` per field with a marked snippet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monitor.match.ast import Node
+from monitor.match.document import FIELDS, Document, default_cache
+from monitor.match.evaluate import AndM, Clause, Compiler, Matcher, Memo, NearM, Occ, OrM
+from monitor.match.explain import make_hit
+from monitor.match.normalise import Normaliser
+from monitor.match.parser import parse_query
+from monitor.models import Hit, MatchResult
+
+DEFAULT_MIN_SCORE = 1.0
+MAX_HITS = 12
+TITLE_WEIGHT, LEAD_WEIGHT, BODY_WEIGHT = 3.0, 2.0, 1.0
+
+Found = tuple[Matcher, list[Occ]]
+
+
+class Topic:
+    """One user topic: its name, query, threshold and compiled matcher."""
+
+    def __init__(self, name: str, query: str, node: Node, root: Matcher, min_score: float) -> None:
+        self.name, self.query, self.node = name, query, node
+        self.min_score = min_score
+        self._root = root
+
+    def __repr__(self) -> str:
+        return f"Topic(name={self.name!r}, min_score={self.min_score})"
+
+    def evaluate(self, doc: Document, *, explain: bool = False) -> MatchResult:
+        """Match ``doc``; ``explain`` also lists the clauses that hit when the query fails."""
+        memo: Memo = {}
+        truth = self._root.run(doc, memo)[0]
+        if not truth and not explain:
+            return MatchResult(self.name, False, 0.0)
+        found = dedupe(collect(self._root, doc, memo, partial=not truth))
+        scored = sorted(((clause_score(m, occs, doc), m, occs) for m, occs in found),
+                        key=lambda t: -t[0])
+        score = round(sum(s for s, _, _ in scored), 2)
+        hits = [h for _, m, occs in scored for h in field_hits(m, occs, doc)][:MAX_HITS]
+        return MatchResult(self.name, truth and score >= self.min_score, score, tuple(hits))
+
+
+def collect(m: Matcher, doc: Document, memo: Memo, partial: bool) -> list[Found]:
+    """Positive clauses that hit, walking only branches that hold (all when ``partial``)."""
+    if isinstance(m, (Clause, NearM)):
+        ok, occs = m.run(doc, memo)
+        if ok and occs:
+            return [(m, occs)]
+        if isinstance(m, NearM) and partial:
+            return collect(m.left, doc, memo, partial) + collect(m.right, doc, memo, partial)
+        return []
+    out: list[Found] = []
+    if isinstance(m, (AndM, OrM)):
+        for child in m.children:
+            if partial or child.run(doc, memo)[0]:
+                out.extend(collect(child, doc, memo, partial))
+    return out
+
+
+def dedupe(found: list[Found]) -> list[Found]:
+    seen: dict[str, Found] = {}
+    for m, occs in found:
+        seen.setdefault(m.label, (m, occs))
+    return list(seen.values())
+
+
+def occ_weight(occ: Occ, doc: Document, distance: int | None) -> float:
+    if occ.field == 0:
+        weight = TITLE_WEIGHT
+    elif occ.field == 1 or occ.marks[0][0] < doc.fields[occ.field].lead_end:
+        weight = LEAD_WEIGHT
+    else:
+        weight = BODY_WEIGHT
+    if distance is not None and occ.gap >= 0:
+        weight *= 1.0 + (distance - occ.gap) / (distance + 1)
+    return weight
+
+
+def clause_score(m: Matcher, occs: list[Occ], doc: Document) -> float:
+    distance = m.distance if isinstance(m, NearM) else None
+    best = max(occ_weight(o, doc, distance) for o in occs)
+    return best + 0.1 * min(len(occs) - 1, 5)
+
+
+def field_hits(m: Matcher, occs: list[Occ], doc: Document) -> list[Hit]:
+    distance = m.distance if isinstance(m, NearM) else None
+    hits = []
+    for f, name in enumerate(FIELDS):
+        mine = [o for o in occs if o.field == f]
+        if mine:
+            best = max(mine, key=lambda o: (occ_weight(o, doc, distance), -o.lo))
+            hits.append(make_hit(m.label, name, doc.fields[f].text, best, mine))
+    return hits
+
+
+def compile_topic(
+    name: str,
+    query: str,
+    *,
+    aliases: Mapping[str, Sequence[str]],
+    min_score: float = DEFAULT_MIN_SCORE,
+    normaliser: Normaliser | None = None,
+) -> Topic:
+    """Parse and compile ``query``; raise ``QueryError`` for syntax errors or unknown aliases."""
+    node = parse_query(query, topic=name)
+    norm = normaliser or default_cache().normaliser
+    root = Compiler(query, name, aliases, norm).compile(node)
+    return Topic(name, query, node, root, float(min_score))
