@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 ROBOTS_MAX_BYTES = 512 * 1024
+INFLATE_STEP = 256 * 1024  # most decompressed bytes produced per zlib call
 _ENCODINGS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 
@@ -116,7 +117,8 @@ class _CappedBody:
     def _inflate(self, data: bytes) -> None:
         assert self._inflater is not None
         while data and not self._inflater.eof:
-            self._append(self._inflater.decompress(data, self._cap - self._size + 1))
+            room = min(self._cap - self._size + 1, INFLATE_STEP)
+            self._append(self._inflater.decompress(data, room))
             data = self._inflater.unconsumed_tail
 
     def _append(self, data: bytes) -> None:

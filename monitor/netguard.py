@@ -133,26 +133,30 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 addresses = await vetted_addresses(host, port, self._allow)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        return await self._connect_first(addresses, port, timeout, local_address, socket_options)
+        return await self._connect_first(host, addresses, port, timeout, local_address,
+                                         socket_options)
 
     async def _connect_first(
         self,
+        host: str,
         addresses: list[str],
         port: int,
         timeout: float | None,
         local_address: str | None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
     ) -> httpcore.AsyncNetworkStream:
-        """Try the vetted addresses in order; the last failure is raised if none answers."""
-        failure: Exception = httpcore.ConnectError("host resolved to no address")
+        """Try the vetted addresses in order; if none answers, say why the last one failed."""
+        failure: BaseException = OSError("host resolved to no address")
         for address in addresses:
             try:
                 return await self._inner.connect_tcp(
                     address, port, timeout, local_address, socket_options
                 )
             except httpcore.ConnectError as exc:
-                failure = exc
-        raise failure
+                failure = _root_cause(exc)
+        tried = ", ".join(addresses)
+        reason = f"{type(failure).__name__}: {failure}"
+        raise httpcore.ConnectError(f"cannot connect to {host} port {port} ({tried}): {reason}")
 
     async def connect_unix_socket(
         self,
@@ -164,3 +168,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
