@@ -111,13 +111,18 @@ def configure_logging(
     handler.addFilter(RedactingFilter(secrets))
     journal = is_journal(target, os.environ if env is None else env)
     handler.setFormatter(LineFormatter(journal=journal))
+    _install(handler, numeric)
+
+
+def _install(handler: logging.Handler, level: int) -> None:
+    """Replace the handler an earlier call installed; hold noisy libraries at WARNING."""
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _MonitorHandler)]:
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(numeric)
+    root.setLevel(level)
     for name in QUIET:
-        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 def is_journal(stream: TextIO, env: Mapping[str, str]) -> bool:
