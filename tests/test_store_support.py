@@ -6,14 +6,15 @@ it with a throwaway PostgreSQL database and re-runs the same tests there.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from monitor.models import FeedEntry
-from monitor.store import Store, open_store
+from monitor.models import Delta, FeedEntry, Hit, MatchResult, OutgoingMail, WordDiff
+from monitor.store import ArticleOutcome, NewEvent, Store, open_store
 from monitor.store.schema import metadata
 
 T0 = datetime(2024, 3, 4, 7, 30, tzinfo=timezone.utc)
@@ -61,3 +62,43 @@ def entry(n: int, *, title: str | None = None, key: str | None = None,
         title=title or f"AliExpress Russland: Meldung {n} zum Gemeinschaftsunternehmen mit VK",
         summary=summary or "Der Onlinehändler ordnet sein Russlandgeschäft neu.",
         published=T0 - timedelta(hours=n), updated=updated, has_date=True)
+
+
+TOPIC = "alibaba-russland"
+TEXT_V1 = ("Moskau. Das Gemeinschaftsunternehmen AliExpress Russland, an dem neben Alibaba auch "
+           "VK, MegaFon und der Staatsfonds RDIF beteiligt sind, ordnet sein Geschäft neu.")
+TEXT_V2 = TEXT_V1 + " Nach Angaben aus Unternehmenskreisen fallen rund 40 Prozent der Stellen weg."
+
+
+def hits() -> tuple[Hit, ...]:
+    snippet = "… an dem neben Alibaba auch VK, MegaFon und der Staatsfonds RDIF beteiligt …"
+    return (Hit(clause="@alibaba", field="text", term="Alibaba", snippet=snippet,
+                marks=((16, 23),)),
+            Hit(clause='"russland"', field="title", term="Russland",
+                snippet="AliExpress Russland ordnet Geschäft neu", marks=((11, 19),)))
+
+
+def word_diff() -> WordDiff:
+    return WordDiff(segments=(("=", "ordnet sein Geschäft neu."), ("+", "fallen rund 40 Prozent"),
+                              ("-", "weiter")), added_words=4, removed_words=1,
+                    title_changed=True)
+
+
+def outcome(article_id: int, *, url: str, text: str = TEXT_V1, at: datetime = T0,
+            kind: str = "new", source: str = "Handelsblatt", events: bool = True,
+            **kw: object) -> ArticleOutcome:
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    evs = (NewEvent(kind=kind, topic=TOPIC, score=2.5, hits=hits(),  # type: ignore[arg-type]
+                    diff=word_diff() if kind == "updated" else None),) if events else ()
+    return ArticleOutcome(
+        article_id=article_id, fetched_at=at, title="AliExpress Russland ordnet Geschäft neu",
+        text=text, text_hash=digest, extract_status="ok", source=source, url=url,
+        summary="Das Joint Venture mit VK und MegaFon baut um.", published=at - timedelta(hours=1),
+        matches=(MatchResult(TOPIC, True, 2.5, hits()), MatchResult("sanktionen", False, 0.0)),
+        events=evs, **kw)  # type: ignore[arg-type]
+
+
+def alert_mail(delta: Delta, n: int = 0) -> OutgoingMail:
+    return OutgoingMail(message_id=f"<alert.{delta.id}.{n}@news-monitor>", kind="alert",
+                        recipients=("analyse@example.org",), subject=f"[Alibaba] {delta.title}",
+                        raw=f"Subject: {delta.title}\r\n\r\n{delta.url}\r\n".encode())

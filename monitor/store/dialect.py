@@ -76,6 +76,13 @@ def insert_ignore(conn: Connection, table: Table, conflict: list[str]) -> Insert
     return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
 
 
+def upsert(conn: Connection, table: Table, conflict: list[str], update: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (conflict) DO UPDATE SET the ``update`` columns."""
+    stmt = (sqlite.insert(table) if is_sqlite(conn) else postgresql.insert(table))
+    return stmt.on_conflict_do_update(index_elements=conflict,
+                                      set_={c: stmt.excluded[c] for c in update})
+
+
 def integrity_problems(conn: Connection, *, quick: bool = False) -> list[str]:
     """SQLite's integrity_check (or quick_check) findings; empty when healthy."""
     if not is_sqlite(conn):

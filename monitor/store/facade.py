@@ -11,17 +11,24 @@ import logging
 import os
 import socket
 
+from monitor.store.articles import ArticlesMixin
 from monitor.store.db import Database
+from monitor.store.digests import DigestsMixin
 from monitor.store.dialect import create_store_engine, integrity_problems, optimize
 from monitor.store.entries import EntriesMixin
+from monitor.store.events import EventsMixin
 from monitor.store.feeds import FeedsMixin
 from monitor.store.migrations import apply_migrations
+from monitor.store.outbox import OutboxMixin
+from monitor.store.outcome import OutcomeMixin
+from monitor.store.retention import RetentionMixin
 
 log = logging.getLogger(__name__)
 _DETAIL_CHARS = 300
 
 
-class Store(FeedsMixin, EntriesMixin):
+class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
+            RetentionMixin, OutboxMixin, DigestsMixin):
     """The store. Every method runs in (and commits) its own transaction."""
 
     def __init__(self, db: Database, owner: str) -> None:

@@ -82,7 +82,7 @@ articles = Table(
     Column("cluster_id", Integer), Column("signature", LargeBinary),
     Column("next_check_at", UTCDateTime),
     Column("check_stage", Integer, nullable=False, default=0),
-    Column("etag", Text), Column("last_modified", Text),
+    Column("etag", Text), Column("last_modified", Text), *_lease(),
     Index("ix_articles_first_seen", "first_seen"),
     Index("ix_articles_cluster", "cluster_id"),
     Index("ix_articles_next_check", "next_check_at"),

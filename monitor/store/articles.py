@@ -1,0 +1,133 @@
+"""Articles, their revisions, re-check schedule and cluster membership.
+
+Owns the ``articles`` and ``revisions`` tables for reading and for the small writes made
+outside ``save_outcome``: an article is one row per canonical URL however many feeds carry
+it (``upsert_article``/``link_entry``), a tombstoned URL is never created again, and
+re-checks of recent articles are handed out under a lease like feed polls.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, func, or_, select, update
+
+from monitor.models import Revision
+from monitor.store.db import StoreBase
+from monitor.store.dialect import insert_ignore
+from monitor.store.records import ArticleRef, RecheckItem, StoredText
+from monitor.store.schema import articles, entries, events, feeds, revisions
+from monitor.store.tombstones import tombstoned_urls
+
+RECHECK_LEASE = timedelta(minutes=5)
+
+
+def to_revision(row: Row[Any] | None) -> Revision | None:
+    if row is None:
+        return None
+    m = row._mapping
+    return Revision(id=m["id"], article_id=m["article_id"], title=m["title"], text=m["text"],
+                    text_hash=m["text_hash"], fetched_at=m["fetched_at"],
+                    extract_status=m["extract_status"])
+
+
+def latest_revision_row(conn: Connection, article_id: int) -> Row[Any] | None:
+    query = (select(revisions).where(revisions.c.article_id == article_id)
+             .order_by(revisions.c.id.desc()).limit(1))
+    return conn.execute(query).first()
+
+
+def _upsert(conn: Connection, url: str, values: dict[str, Any]) -> ArticleRef:
+    if tombstoned_urls(conn, [url]):
+        return ArticleRef(id=0, created=False, tombstoned=True)
+    new_id = conn.scalar(insert_ignore(conn, articles, ["url"]).values(url=url, **values)
+                         .returning(articles.c.id))
+    if new_id is not None:
+        return ArticleRef(id=new_id, created=True, tombstoned=False)
+    existing = conn.scalar(select(articles.c.id).where(articles.c.url == url))
+    return ArticleRef(id=int(existing or 0), created=False, tombstoned=False)
+
+
+class ArticlesMixin(StoreBase):
+    def upsert_article(self, url: str, *, at: datetime, title: str, source: str,
+                       site_name: str = "") -> ArticleRef:
+        values = {"first_seen": at, "title": title, "source": source, "site_name": site_name}
+        with self._db.write() as conn:
+            return _upsert(conn, url, values)
+
+    def link_entry(self, feed_id: int, key: str, article_id: int) -> None:
+        with self._db.write() as conn:
+            conn.execute(update(entries).values(article_id=article_id)
+                         .where(entries.c.feed_id == feed_id, entries.c.key == key))
+
+    def article_sources(self, article_id: int) -> list[str]:
+        query = (select(feeds.c.name).distinct().join(entries, entries.c.feed_id == feeds.c.id)
+                 .where(entries.c.article_id == article_id).order_by(feeds.c.name))
+        with self._db.read() as conn:
+            return list(conn.scalars(query))
+
+    def latest_revision(self, article_id: int) -> Revision | None:
+        with self._db.read() as conn:
+            return to_revision(latest_revision_row(conn, article_id))
+
+    def revision(self, revision_id: int) -> Revision | None:
+        with self._db.read() as conn:
+            return to_revision(conn.execute(
+                select(revisions).where(revisions.c.id == revision_id)).first())
+
+    def last_alerted_revision(self, article_id: int, topic: str) -> Revision | None:
+        latest = (select(events.c.revision_id)
+                  .where(events.c.article_id == article_id, events.c.topic == topic)
+                  .order_by(events.c.id.desc()).limit(1).scalar_subquery())
+        with self._db.read() as conn:
+            return to_revision(conn.execute(
+                select(revisions).where(revisions.c.id == latest)).first())
+
+    def due_rechecks(self, now: datetime, *, limit: int = 50) -> list[RecheckItem]:
+        free = or_(articles.c.lease_until.is_(None), articles.c.lease_until <= now)
+        due = (select(articles.c.id).where(articles.c.next_check_at <= now, free)
+               .order_by(articles.c.next_check_at).limit(limit).scalar_subquery())
+        lease = {"lease_owner": self.owner, "lease_until": now + RECHECK_LEASE}
+        with self._db.write() as conn:
+            ids = list(conn.scalars(update(articles).where(articles.c.id.in_(due), free)
+                                    .values(**lease).returning(articles.c.id)))
+            rows = conn.execute(select(articles).where(articles.c.id.in_(ids))
+                                .order_by(articles.c.next_check_at, articles.c.id)).all()
+        return [RecheckItem(article_id=r.id, url=r.url, etag=r.etag,
+                            last_modified=r.last_modified, stage=r.check_stage, title=r.title,
+                            summary=r.summary, source=r.source) for r in rows]
+
+    def set_recheck(self, article_id: int, *, next_check_at: datetime | None, stage: int,
+                    etag: str | None = None, last_modified: str | None = None) -> None:
+        values = {"next_check_at": next_check_at, "check_stage": stage, "etag": etag,
+                  "last_modified": last_modified, "lease_owner": None, "lease_until": None}
+        with self._db.write() as conn:
+            conn.execute(update(articles).where(articles.c.id == article_id).values(**values))
+
+    def stored_texts(self, since: datetime) -> list[StoredText]:
+        newest = (select(func.max(revisions.c.id)).group_by(revisions.c.article_id)
+                  .scalar_subquery())
+        query = (select(articles, revisions.c.text, revisions.c.title.label("rev_title"))
+                 .join(revisions, and_(revisions.c.article_id == articles.c.id,
+                                       revisions.c.id.in_(newest)))
+                 .where(articles.c.first_seen >= since).order_by(articles.c.first_seen))
+        with self._db.read() as conn:
+            return [StoredText(article_id=r.id, url=r.url, title=r.rev_title or r.title,
+                               summary=r.summary, text=r.text, source=r.source,
+                               first_seen=r.first_seen) for r in conn.execute(query)]
+
+    def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes]]:
+        query = (select(articles.c.id, articles.c.cluster_id, articles.c.signature)
+                 .where(articles.c.first_seen >= since, articles.c.signature.is_not(None))
+                 .order_by(articles.c.id))
+        with self._db.read() as conn:
+            return [(r.id, r.cluster_id or r.id, bytes(r.signature)) for r in conn.execute(query)]
+
+    def cluster_sources(self, cluster_id: int) -> list[tuple[str, str]]:
+        query = (select(articles.c.source, articles.c.url)
+                 .where(articles.c.cluster_id == cluster_id)
+                 .order_by(articles.c.first_seen, articles.c.id))
+        with self._db.read() as conn:
+            return [(r.source, r.url) for r in conn.execute(query)]
+

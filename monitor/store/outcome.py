@@ -1,0 +1,96 @@
+"""``save_outcome``: everything one article check produced, in one transaction.
+
+Owns the write of a checked article: a revision when the text changed materially (same
+``text_hash`` reuses the latest), one match row per (revision, topic), the events (each
+unique per article, topic, revision and kind, so a repeated outcome adds nothing), the
+cluster and MinHash signature, the re-check schedule and validators, and the alert mails
+that the caller's ``render`` callback makes from the deltas actually inserted. If anything
+fails, render included, nothing of the outcome is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from monitor.models import Delta, MatchResult, OutgoingMail
+from monitor.store.articles import latest_revision_row
+from monitor.store.codec import diff_to_json, hits_to_json
+from monitor.store.db import StoreBase
+from monitor.store.dialect import insert_ignore, upsert
+from monitor.store.events import OLDEST_FIRST, load_deltas
+from monitor.store.outbox import insert_mails
+from monitor.store.records import ArticleOutcome, NewEvent, SavedOutcome, message_id_for
+from monitor.store.schema import articles, events, matches, revisions
+
+log = logging.getLogger(__name__)
+Render = Callable[[list[Delta]], list[OutgoingMail]]
+
+
+def _revision(conn: Connection, o: ArticleOutcome) -> tuple[int, bool]:
+    latest = latest_revision_row(conn, o.article_id)
+    if latest is not None and latest.text_hash == o.text_hash:
+        return int(latest.id), False
+    new_id = conn.scalar(insert(revisions).values(
+        article_id=o.article_id, title=o.title, text=o.text, text_hash=o.text_hash,
+        fetched_at=o.fetched_at, extract_status=o.extract_status).returning(revisions.c.id))
+    return int(new_id), True
+
+
+def _matches(conn: Connection, revision_id: int, results: tuple[MatchResult, ...]) -> None:
+    rows = [{"revision_id": revision_id, "topic": m.topic, "matched": m.matched,
+             "score": m.score, "hits": hits_to_json(m.hits)} for m in results]
+    if rows:
+        conn.execute(upsert(conn, matches, ["revision_id", "topic"],
+                            ["matched", "score", "hits"]), rows)
+
+
+def _article(conn: Connection, o: ArticleOutcome) -> None:
+    values: dict[str, Any] = {
+        "summary": o.summary, "published": o.published, "next_check_at": o.next_check_at,
+        "check_stage": o.check_stage, "etag": o.etag, "last_modified": o.last_modified,
+        "lease_owner": None, "lease_until": None,
+        "cluster_id": o.cluster_id if o.cluster_id is not None
+        else func.coalesce(articles.c.cluster_id, o.article_id),
+    }
+    if o.title:
+        values["title"] = o.title
+    if o.signature is not None:
+        values["signature"] = o.signature
+    conn.execute(update(articles).where(articles.c.id == o.article_id).values(**values))
+
+
+def _thread_id(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) -> str:
+    first = conn.scalar(select(events.c.thread_id)
+                        .where(events.c.article_id == o.article_id, events.c.topic == ev.topic)
+                        .order_by(events.c.id).limit(1))
+    return first or message_id_for(o.article_id, ev.topic, ev.kind, revision_id)
+
+
+def _event(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) -> int | None:
+    row = {"article_id": o.article_id, "revision_id": revision_id, "topic": ev.topic,
+           "kind": ev.kind, "prev_revision_id": ev.prev_revision_id, "score": ev.score,
+           "hits": hits_to_json(ev.hits), "diff": diff_to_json(ev.diff), "url": o.url,
+           "title": o.title, "summary": o.summary, "source": o.source,
+           "published": o.published, "detected_at": o.fetched_at,
+           "thread_id": _thread_id(conn, o, ev, revision_id)}
+    stmt = insert_ignore(conn, events, ["article_id", "topic", "revision_id", "kind"])
+    return conn.scalar(stmt.values(**row).returning(events.c.id))
+
+
+class OutcomeMixin(StoreBase):
+    def save_outcome(self, outcome: ArticleOutcome, render: Render | None = None) -> SavedOutcome:
+        with self._db.write() as conn:
+            revision_id, created = _revision(conn, outcome)
+            _matches(conn, revision_id, outcome.matches)
+            _article(conn, outcome)
+            ids = [i for ev in outcome.events if (i := _event(conn, outcome, ev, revision_id))]
+            deltas = load_deltas(conn, events.c.id.in_(ids), order=OLDEST_FIRST) if ids else []
+            mails = render(list(deltas)) if render is not None and deltas else []
+            queued = insert_mails(conn, mails, at=outcome.fetched_at)
+        log.info("outcome_saved article_id=%d revision_id=%d revision_created=%s events=%d "
+                 "mails=%d", outcome.article_id, revision_id, created, len(ids), queued)
+        return SavedOutcome(revision_id, created, tuple(deltas), queued)
