@@ -5,6 +5,8 @@ that cannot be found (any 4xx except 429) allows everything; a server error, a 4
 unreachable site disallows everything for a shorter time (``failure_ttl``), after which we
 ask again. Rules are cached per scheme and host for ``ttl`` seconds. The fetch itself is
 passed in (the Fetcher hands its own, so robots.txt goes through the same guard and limits).
+urllib.robotparser reads the rules; we re-order each group so the longest path wins, as
+RFC 9309 asks (robotparser itself takes the first match in file order).
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ def _parse(body: bytes) -> RobotFileParser:
     parser = RobotFileParser()
     parser.parse(body.decode("utf-8", errors="replace").splitlines())
     parser.modified()  # robotparser refuses every URL until it believes it has read a file
+    groups = [*parser.entries, *([parser.default_entry] if parser.default_entry else [])]
+    for group in groups:  # RFC 9309: the longest match wins, Allow on a tie; not file order
+        group.rulelines.sort(key=lambda rule: (-len(rule.path), not rule.allowance))
     return parser
 
 
