@@ -56,7 +56,11 @@ class RedactingFilter(logging.Filter):
         return KEYED.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not raise at the caller
+            message = f"{record.msg} args={record.args!r}"
+        record.msg = self.redact(message)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -124,5 +124,13 @@ def test_unknown_level_is_a_config_error() -> None:
         configure_logging("LOUD", stream=io.StringIO())
 
 
+def test_a_broken_format_string_is_logged_redacted_not_raised() -> None:
+    out = capture()
+    root = logging.getLogger()
+    root.handlers[:] = root.handlers[-1:]  # only ours: pytest's capture handler would raise
+    log.info("login user=%s %d", "desk", SECRET)
+    assert "monitor.test: login user=%s %d args=('desk', '***')" in out.getvalue()
+
+
 def test_short_secrets_are_not_registered() -> None:
     assert RedactingFilter(["ab", ""]).redact("ab cd") == "ab cd"
