@@ -1,8 +1,20 @@
-"""Sample records for the notify tests: German alerts modelled on real reporting (no tests here)."""
+"""Sample records and a collecting SMTP server for the notify tests (no tests here).
+
+The alerts are German, modelled on real reporting about AliExpress Russland; no sentence
+is copied from a publisher.
+"""
 
 from __future__ import annotations
 
+import email
+import socket
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 from monitor.models import Delta, DigestData, FeedHealth, Hit, TopicDigest, WordDiff
 from monitor.notify.settings import MailSettings
@@ -71,7 +83,10 @@ def digest_data(*, empty: bool = False) -> DigestData:
     topics = (TopicDigest(topic=TOPIC),) if empty else (
         TopicDigest(topic=TOPIC, new=(
             new_delta(id=21, score=0.55, title="VK übernimmt Anteile am Joint Venture mit Alibaba",
-                      source="FAZ", also_reported_by=()),
+                      source="FAZ", also_reported_by=(),
+                      url="https://www.faz.net/aktuell/wirtschaft/vk-alibaba-joint-venture-1.html",
+                      hits=(hit("Der Internetkonzern VK stockt seine Beteiligung an AliExpress "
+                                "Russland auf.", "AliExpress Russland"),)),
             new_delta(),
         ), updated=(updated_delta(),)),
     )
@@ -94,3 +109,32 @@ def digest_data(*, empty: bool = False) -> DigestData:
         counts={"feeds": 3, "polls": 96, "articles": 41, "new": 0 if empty else 2,
                 "updated": 0 if empty else 1},
     )
+
+
+@dataclass
+class Collector:
+    """aiosmtpd handler keeping every envelope; ``reply`` replaces the DATA answer."""
+
+    envelopes: list[Any] = field(default_factory=list)
+    reply: str = "250 Message accepted for delivery"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply.startswith("250"):
+            self.envelopes.append(envelope)
+        return self.reply
+
+    def messages(self) -> list[EmailMessage]:
+        return [email.message_from_bytes(e.content, policy=policy.default)  # type: ignore[misc]
+                for e in self.envelopes]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(handler: Collector, port: int | None = None, **kwargs: Any) -> Controller:
+    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **kwargs)
+    controller.start()
+    return controller

@@ -22,30 +22,7 @@ from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.compose import compose_alert, compose_test
 from monitor.notify.mailer import MaildirMailer, SmtpMailer, diagnose
 from monitor.notify.settings import SmtpSettings
-from tests.test_notify_data import HOSTILE_TITLE, SETTINGS, T0, new_delta
-
-
-@dataclass
-class Collector:
-    """aiosmtpd handler keeping every envelope; ``reply`` replaces the DATA answer."""
-
-    envelopes: list[Any] = field(default_factory=list)
-    reply: str = "250 Message accepted for delivery"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.reply.startswith("250"):
-            self.envelopes.append(envelope)
-        return self.reply
-
-    def messages(self) -> list[EmailMessage]:
-        return [email.message_from_bytes(e.content, policy=policy.default)  # type: ignore[misc]
-                for e in self.envelopes]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.test_notify_data import HOSTILE_TITLE, SETTINGS, T0, Collector, free_port, new_delta, start
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +46,6 @@ def server_context(ca: trustme.CA) -> ssl.SSLContext:
 def check_login(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
     ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"monitor", b"geheim")
     return AuthResult(success=ok, handled=False)
-
-
-def start(handler: Collector, port: int | None = None, **kwargs: Any) -> Controller:
-    controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **kwargs)
-    controller.start()
-    return controller
 
 
 @pytest.fixture

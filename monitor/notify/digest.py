@@ -36,6 +36,7 @@ COUNT_LABELS = {
     "updated": "aktualisierte Meldungen",
     "alerts": "Alerts versendet",
     "errors": "Fehler beim Abruf",
+    "feeds_failing": "Feeds mit Fehlern",
 }
 
 
