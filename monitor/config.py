@@ -90,7 +90,15 @@ def _timezone(value: Any) -> str:
     return str(value)
 
 
+def _non_negative_duration(value: Any) -> timedelta:
+    parsed = parse_duration(value)
+    if parsed < timedelta(0):
+        raise ValueError(f"must not be negative: {value!r}")
+    return parsed
+
+
 Duration = Annotated[timedelta, BeforeValidator(_positive_duration)]
+Pause = Annotated[timedelta, BeforeValidator(_non_negative_duration)]
 Size = Annotated[int, BeforeValidator(parse_size), Field(gt=0)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 ClockTime = Annotated[dtime, BeforeValidator(_clock_time)]
@@ -112,7 +120,7 @@ class FetchConfig(_Section):
     user_agent: str = f"news-monitor/{__version__} (+https://github.com/news-monitor/news-monitor)"
     concurrency: int = Field(8, ge=1, le=200)
     per_host_concurrency: int = Field(2, ge=1, le=20)
-    per_host_delay: Duration = timedelta(seconds=1)
+    per_host_delay: Pause = timedelta(seconds=1)
     timeout: Duration = timedelta(seconds=20)
     deadline: Duration = timedelta(seconds=60)
     max_bytes: Size = 10 * 1000**2

@@ -1,0 +1,200 @@
+"""The article half of the pipeline: page → text → topic matches → deltas → store.
+
+For each new feed entry (and each scheduled re-check of a matching article) this module
+fetches the linked page (or keeps the feed summary), extracts it, evaluates every topic,
+decides which events happen (``new``, or a material ``updated``), finds the story's cluster,
+and writes revision, matches, events and alert mails in one store transaction. Failures of
+one page fall back to the feed summary, marked; they never stop the feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor import cluster, deltas
+from monitor.config import Config, FeedConfig
+from monitor.errors import FetchError
+from monitor.extract import Extractor, summary_page
+from monitor.fetch import Fetcher
+from monitor.match import Topic, prepare_document
+from monitor.models import Delta, FeedEntry, FeedState, MatchResult, OutgoingMail, Page, Revision
+from monitor.store import Store
+from monitor.store.records import ArticleOutcome, NewEvent, RecheckItem
+from monitor.urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[list[Delta]], list[OutgoingMail]]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryResult:
+    """What happened to one article: shown per feed by ``poll``."""
+
+    title: str
+    url: str
+    status: str                  # the extract status, or "known" / "tombstoned"
+    matched: tuple[str, ...] = ()
+    deltas: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an article came from: the feed entry's view of it."""
+
+    name: str
+    url: str
+    title: str
+    summary: str
+    published: datetime | None
+
+
+class ArticleProcessor:
+    """Turns entries and re-checks into stored revisions, matches and events."""
+
+    def __init__(self, *, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
+                 topics: Sequence[Topic], clock: Callable[[], datetime],
+                 render: Render | None = None) -> None:
+        self.config, self.store, self.fetcher = config, store, fetcher
+        self.extractor, self.topics, self.clock, self.render = extractor, topics, clock, render
+
+    async def process(self, feed: FeedConfig, state: FeedState, fresh: Sequence[FeedEntry],
+                      changed: Sequence[FeedEntry]) -> list[EntryResult]:
+        """New entries become articles; changed entries re-check their article."""
+        jobs = [self._entry(feed, state, e) for e in fresh]
+        jobs += [self._changed(feed, state, e) for e in changed]
+        return [r for r in await asyncio.gather(*jobs) if r is not None]
+
+    async def recheck(self, item: RecheckItem) -> EntryResult:
+        """A scheduled re-check of a matching article, with a conditional GET."""
+        source = Source(item.source, item.url, item.title, item.summary, None)
+        try:
+            result = await self.fetcher.fetch(item.url, etag=item.etag,
+                                              last_modified=item.last_modified,
+                                              max_bytes=self.config.fetch.page_max_bytes)
+        except FetchError as exc:
+            log.info("recheck url=%s status=error error=%r", item.url, str(exc))
+            self._advance(item.article_id, item.stage, item.etag, item.last_modified)
+            return EntryResult(item.title, item.url, "failed")
+        if result.not_modified:
+            self._advance(item.article_id, item.stage, result.etag, result.last_modified)
+            return EntryResult(item.title, item.url, "not_modified")
+        page = await self.extractor.extract(result.body, url=result.final_url,
+                                            feed_title=item.title, feed_summary=item.summary)
+        return self._evaluate(item.article_id, source, page, stage=item.stage + 1,
+                              validators=(result.etag, result.last_modified))
+
+    async def _entry(self, feed: FeedConfig, state: FeedState,
+                     entry: FeedEntry) -> EntryResult | None:
+        source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
+        known = self.store.find_article(entry.link) if entry.link else None
+        if known is not None:
+            self.store.link_entry(state.id, entry.key, known)
+            return EntryResult(entry.title, entry.link, "known")
+        page, validators = await self._page(feed, entry)
+        url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
+        ref = self.store.upsert_article(url, at=self.clock(), title=page.title or entry.title,
+                                        source=feed.name, site_name=page.site_name)
+        if ref.tombstoned:
+            return EntryResult(entry.title, url, "tombstoned")
+        self.store.link_entry(state.id, entry.key, ref.id)
+        return self._evaluate(ref.id, source, page, stage=0, validators=validators)
+
+    async def _changed(self, feed: FeedConfig, state: FeedState,
+                       entry: FeedEntry) -> EntryResult | None:
+        article_id = self.store.entry_article(state.id, entry.key)
+        if article_id is None:
+            return None
+        source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
+        page, validators = await self._page(feed, entry)
+        return self._evaluate(article_id, source, page, stage=0, validators=validators,
+                              keep_schedule=True)
+
+    async def _page(self, feed: FeedConfig,
+                    entry: FeedEntry) -> tuple[Page, tuple[str | None, str | None]]:
+        """The article's page, or the feed summary (marked) when it cannot or may not be had."""
+        link = entry.link
+        if not feed.full_text or not link.startswith(("http://", "https://")):
+            return summary_page(link, entry.title, entry.summary, "summary_only"), (None, None)
+        if not await self.fetcher.allowed_by_robots(link):
+            return summary_page(link, entry.title, entry.summary, "robots",
+                                "robots.txt disallows this page"), (None, None)
+        try:
+            result = await self.fetcher.fetch(link, max_bytes=self.config.fetch.page_max_bytes)
+        except FetchError as exc:
+            return summary_page(link, entry.title, entry.summary, "failed", str(exc)), (None, None)
+        page = await self.extractor.extract(result.body, url=result.final_url,
+                                            feed_title=entry.title, feed_summary=entry.summary)
+        return page, (result.etag, result.last_modified)
+
+    def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int,
+                  validators: tuple[str | None, str | None],
+                  keep_schedule: bool = False) -> EntryResult:
+        title = page.title or source.title
+        text = page.text if page.status == "ok" else ""
+        doc = prepare_document(title=title, summary=source.summary, text=text)
+        results = tuple(topic.evaluate(doc) for topic in self.topics)
+        body = text or source.summary
+        events = tuple(e for r in results if r.matched
+                       for e in self._events(article_id, r, title, body))
+        sig = cluster.signature(body)
+        outcome = ArticleOutcome(
+            article_id=article_id, fetched_at=self.clock(), title=title, text=body,
+            text_hash=deltas.text_hash(title, body), extract_status=page.status,
+            source=source.name, url=page.canonical_url or source.url, summary=source.summary,
+            published=source.published or page.date, matches=results,
+            events=self._unclustered(events, sig), signature=sig,
+            cluster_id=self._cluster_for(article_id, sig),
+            next_check_at=self._next_check(results, stage, keep_schedule),
+            check_stage=stage, etag=validators[0], last_modified=validators[1])
+        saved = self.store.save_outcome(outcome, render=self.render)
+        matched = tuple(r.topic for r in results if r.matched)
+        return EntryResult(title, outcome.url, page.status, matched, len(saved.deltas))
+
+    def _events(self, article_id: int, result: MatchResult, title: str,
+                text: str) -> list[NewEvent]:
+        previous = self.store.last_alerted_revision(article_id, result.topic)
+        if previous is None:
+            return [NewEvent("new", result.topic, result.score, result.hits)]
+        if previous.text_hash == deltas.text_hash(title, text):
+            return []
+        diff = deltas.word_diff(previous.title, previous.text, title, text)
+        if not deltas.is_material(diff, min_words=self.config.alerts.min_changed_words,
+                                  hit_in_changed=self._hit_in_changed(result.topic, previous,
+                                                                      text)):
+            return []
+        return [NewEvent("updated", result.topic, result.score, result.hits, diff, previous.id)]
+
+    def _hit_in_changed(self, topic_name: str, previous: Revision, text: str) -> bool:
+        sentences = " ".join(deltas.changed_sentences(previous.text, text))
+        topic = next((t for t in self.topics if t.name == topic_name), None)
+        if not sentences or topic is None:
+            return False
+        return bool(topic.evaluate(prepare_document(title="", summary="", text=sentences)).hits)
+
+    def _cluster_for(self, article_id: int, sig: bytes) -> int | None:
+        since = self.clock() - self.config.alerts.cluster_window
+        rows = [r for r in self.store.recent_signatures(since) if r[0] != article_id]
+        return cluster.ClusterIndex(rows).find(sig)
+
+    def _unclustered(self, events: tuple[NewEvent, ...], sig: bytes) -> tuple[NewEvent, ...]:
+        """Within the window only a cluster's first article raises ``new`` for a topic."""
+        return events  # refined once the store can say which clusters already alerted
+
+    def _next_check(self, results: Sequence[MatchResult], stage: int,
+                    keep: bool) -> datetime | None:
+        if keep or not any(r.matched for r in results):
+            return None
+        offsets = self.config.alerts.recheck
+        return self.clock() + offsets[stage] if stage < len(offsets) else None
+
+    def _advance(self, article_id: int, stage: int, etag: str | None, modified: str | None) -> None:
+        offsets = self.config.alerts.recheck
+        nxt = self.clock() + offsets[stage + 1] - offsets[stage] if stage + 1 < len(offsets) \
+            else None
+        self.store.set_recheck(article_id, next_check_at=nxt, stage=stage + 1, etag=etag,
+                               last_modified=modified)

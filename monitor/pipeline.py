@@ -1,0 +1,155 @@
+"""Runs one feed through the stages: fetch → parse → store entries → articles (extract, match,
+deltas). Every failure becomes a recorded outcome, never the end of a cycle.
+
+This is the thin orchestrator of STYLE.md practice 1: it calls each stage in order, turns
+``FetchError`` and ``ParseError`` into data (counted, backed off, shown in ``feeds`` and the
+digest), and hands the new entries to the article stage in ``monitor.articles``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from monitor import backoff
+from monitor.articles import ArticleProcessor, EntryResult
+from monitor.config import Config, FeedConfig
+from monitor.errors import FetchError, ParseError
+from monitor.fetch import Fetcher
+from monitor.models import FeedEntry, FeedState, FetchResult, ParsedFeed
+from monitor.parse import parse_feed
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What one poll of one feed did: shown by ``poll``, logged, counted in metrics."""
+
+    feed: str
+    status: str                  # "ok", "not_modified" or "error"
+    new_entries: int = 0
+    matches: int = 0
+    deltas: int = 0
+    took_ms: float = 0.0
+    error: str | None = None
+    error_kind: str | None = None
+    next_poll_at: datetime | None = None
+    articles: tuple[EntryResult, ...] = field(default=())
+
+
+@dataclass
+class Pipeline:
+    """The stages and their shared parts, handed in by the wiring in ``monitor.app``."""
+
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    articles: ArticleProcessor
+    clock: Callable[[], datetime]
+    rng: random.Random = field(default_factory=random.Random)
+
+    def feed_config(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.config.feeds if f.name == name), None)
+
+    async def run_cycle(self, *, due_only: bool = True,
+                        names: Sequence[str] | None = None) -> list[FeedOutcome]:
+        """Poll every feed that is due (or all enabled feeds) concurrently."""
+        enabled = [f.name for f in self.config.enabled_feeds]
+        wanted = [n for n in (names or enabled) if n in enabled]
+        states = self.store.claim_due_feeds(self.clock(), names=wanted, due_only=due_only)
+        return list(await asyncio.gather(*(self.poll_feed(s) for s in states)))
+
+    async def poll_feed(self, state: FeedState) -> FeedOutcome:
+        """One feed, start to end. Never raises for a feed's own problems."""
+        feed = self.feed_config(state.name)
+        started = time.perf_counter()
+        if feed is None:
+            return FeedOutcome(state.name, "error", error="not configured")
+        try:
+            outcome = await self._poll(feed, state)
+        except (FetchError, ParseError) as exc:
+            outcome = self._record_failure(feed, state, exc)
+        except Exception as exc:  # a bug must cost one feed one cycle, never the others
+            log.exception("poll feed=%r status=internal_error", feed.name)
+            outcome = self._record_failure(feed, state, exc)
+        outcome = _with_time(outcome, started)
+        _log_outcome(outcome)
+        return outcome
+
+    async def _poll(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
+        result = await self.fetcher.fetch(feed.url, etag=state.etag,
+                                          last_modified=state.last_modified)
+        if result.not_modified:
+            return self._record_success(feed, state, result, "not_modified", ())
+        parsed = await asyncio.to_thread(self._parse, result, state)
+        changes = self.store.record_entries(state.id, parsed.entries, at=result.fetched_at)
+        if changes.guid_changes and not state.guid_unstable:
+            self.store.mark_guid_unstable(state.id)
+        fresh = self._countable(state, changes.new, result.fetched_at)
+        results = await self.articles.process(feed, state, fresh, changes.changed)
+        return self._record_success(feed, state, result, "ok", results, new=len(fresh))
+
+    def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
+        identity = "link" if state.guid_unstable else "auto"
+        return parse_feed(result.body, url=result.final_url, headers=result.headers,
+                          fetched_at=result.fetched_at, identity=identity)
+
+    def _countable(self, state: FeedState, new: Sequence[FeedEntry],
+                   now: datetime) -> tuple[FeedEntry, ...]:
+        """On a feed's first poll only recent, dated entries count as new: the rest is baseline."""
+        if state.baseline_done:
+            return tuple(new)
+        since = now - self.config.alerts.first_poll_window
+        return tuple(e for e in new if e.has_date and e.published >= since)
+
+    def _record_success(self, feed: FeedConfig, state: FeedState, result: FetchResult,
+                        status: str, results: Sequence[EntryResult], new: int = 0) -> FeedOutcome:
+        next_poll = backoff.after_success(result.fetched_at, feed.interval, self.rng)
+        self.store.record_poll_success(
+            state.id, at=result.fetched_at, status=status, etag=result.etag,
+            last_modified=result.last_modified, next_poll_at=next_poll, new_entries=new)
+        return FeedOutcome(feed.name, status, new_entries=new,
+                           matches=sum(r.matched for r in results),
+                           deltas=sum(r.deltas for r in results),
+                           next_poll_at=next_poll, articles=tuple(results))
+
+    def _record_failure(self, feed: FeedConfig, state: FeedState,
+                        exc: Exception) -> FeedOutcome:
+        now = self.clock()
+        retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+        kind = _error_kind(exc)
+        next_poll = backoff.after_failure(now, feed.interval, state.consecutive_errors + 1,
+                                          self.rng, retry_after=retry_after)
+        text = str(exc) if kind != "internal" else f"internal error: {type(exc).__name__}: {exc}"
+        self.store.record_poll_failure(state.id, at=now, status=kind, error=text,
+                                       next_poll_at=next_poll)
+        return FeedOutcome(feed.name, "error", error=text, error_kind=kind,
+                           next_poll_at=next_poll)
+
+
+def _error_kind(exc: Exception) -> str:
+    if isinstance(exc, FetchError):
+        return exc.kind
+    return "parse" if isinstance(exc, ParseError) else "internal"
+
+
+def _with_time(outcome: FeedOutcome, started: float) -> FeedOutcome:
+    return dataclasses.replace(outcome, took_ms=(time.perf_counter() - started) * 1000)
+
+
+def _log_outcome(outcome: FeedOutcome) -> None:
+    if outcome.status == "error":
+        log.warning("poll feed=%r status=error kind=%s took_ms=%d error=%r", outcome.feed,
+                    outcome.error_kind, outcome.took_ms, outcome.error)
+    else:
+        log.info("poll feed=%r status=%s new=%d matches=%d deltas=%d took_ms=%d", outcome.feed,
+                 outcome.status, outcome.new_entries, outcome.matches, outcome.deltas,
+                 outcome.took_ms)

@@ -1,0 +1,200 @@
+"""The daemon: ``news-monitor run``.
+
+Opens the app, installs the periodic jobs (poll due feeds, re-check recent articles, flush
+the outbox, the daily digest, the hourly summary, housekeeping), speaks the systemd notify
+protocol (READY, STATUS, WATCHDOG from the event loop itself, RELOADING, STOPPING), serves
+/metrics and /healthz when configured, reloads the config on SIGHUP (a broken one is refused
+and the old one keeps running) and stops gracefully on SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.app import App, open_app
+from monitor.config import Config, load_config
+from monitor.digests import send_digest
+from monitor.errors import ConfigError
+from monitor.httpserver import start_http
+from monitor.metrics import Metrics, measure_loop_lag
+from monitor.scheduler import Job, Scheduler
+from monitor.sdnotify import Notifier
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 8.0
+
+
+def poll_tick(config: Config) -> float:
+    """How often the poll job looks for due feeds: a quarter of the shortest interval."""
+    shortest = min((f.interval for f in config.enabled_feeds), default=timedelta(minutes=15))
+    return min(30.0, max(1.0, shortest.total_seconds() / 4))
+
+
+class Service:
+    """One running daemon: its app, scheduler, metrics and systemd notifier."""
+
+    def __init__(self, config: Config, path: Path, env: Mapping[str, str]) -> None:
+        self.config, self.path, self.env = config, path, env
+        self.notifier = Notifier.from_env(env)
+        self.metrics = Metrics()
+        self.stop_event = asyncio.Event()
+        self.reload_event = asyncio.Event()
+        self.app: App | None = None
+        self.scheduler: Scheduler | None = None
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stop_event.set)
+        loop.add_signal_handler(signal.SIGINT, self.stop_event.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload_event.set)
+        helpers = [asyncio.create_task(measure_loop_lag(self.metrics, stop=self.stop_event))]
+        interval = Notifier.watchdog_interval(self.env)
+        if interval:
+            helpers.append(asyncio.create_task(
+                self.notifier.watchdog_loop(interval, self.stop_event)))
+        server = await self._start_http()
+        try:
+            while not self.stop_event.is_set():
+                await self._run_config()
+        finally:
+            for task in helpers:
+                task.cancel()
+            if server is not None:
+                server.close()
+            self.notifier.stopping("stopped")
+        log.info("service status=stopped")
+        return 0
+
+    async def _start_http(self) -> asyncio.Server | None:
+        if not self.config.http.listen:
+            return None
+        return await start_http(self.config.http.listen, self.metrics, self.health)
+
+    async def _run_config(self) -> None:
+        """Run with the current config until stopped or asked to reload."""
+        async with open_app(self.config) as app:
+            self.app = app
+            self.scheduler = Scheduler(app.clock)
+            self.scheduler.start(self._jobs(app))
+            self.notifier.ready(self._status(app))
+            log.info("service status=ready feeds=%d topics=%d", len(self.config.enabled_feeds),
+                     len(app.topics))
+            await self._wait_for_signal()
+            self.notifier.stopping("finishing work in flight") if self.stop_event.is_set() \
+                else self.notifier.reloading()
+            await self.scheduler.stop(STOP_TIMEOUT)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(app.delivery.flush(), STOP_TIMEOUT)
+        self.app = None
+        if not self.stop_event.is_set():
+            self._reload()
+
+    async def _wait_for_signal(self) -> None:
+        stop = asyncio.create_task(self.stop_event.wait())
+        reload = asyncio.create_task(self.reload_event.wait())
+        await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        reload.cancel()
+
+    def _reload(self) -> None:
+        """Load the config again; a broken one is refused and the old one keeps running."""
+        self.reload_event.clear()
+        try:
+            self.config = load_config(self.path, self.env)
+            log.info("reload status=ok feeds=%d", len(self.config.enabled_feeds))
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload status=refused problem=%r", problem)
+
+    def _jobs(self, app: App) -> list[Job]:
+        tick = poll_tick(self.config)
+        digest = self.config.digest
+        jobs = [Job("poll", lambda: self._poll(app), IntervalTrigger(seconds=tick)),
+                Job("recheck", lambda: self._recheck(app), IntervalTrigger(seconds=max(tick, 30))),
+                Job("flush", lambda: self._flush(app), IntervalTrigger(seconds=max(tick, 15))),
+                Job("housekeeping", lambda: self._housekeeping(app), IntervalTrigger(hours=6))]
+        if digest.enabled:
+            jobs.append(Job("digest", lambda: self._digest(app), CronTrigger(
+                hour=digest.time.hour, minute=digest.time.minute, timezone=digest.timezone),
+                start_now=False))
+        return jobs
+
+    async def _poll(self, app: App) -> None:
+        outcomes = await app.pipeline.run_cycle(due_only=True)
+        for outcome in outcomes:
+            self.metrics.observe_poll(outcome.feed, outcome.status, outcome.took_ms / 1000)
+            if outcome.error_kind:
+                self.metrics.feed_error(outcome.feed, outcome.error_kind)
+            self.metrics.new_entries(outcome.feed, outcome.new_entries)
+            for article in outcome.articles:
+                for topic in article.matched:
+                    self.metrics.matched(topic)
+        self.metrics.cycle_done(time.time())
+        if any(o.deltas for o in outcomes):
+            await self._flush(app)
+        self._publish_status(app)
+
+    async def _recheck(self, app: App) -> None:
+        for item in app.store.due_rechecks(app.clock()):
+            await app.pipeline.articles.recheck(item)
+
+    async def _flush(self, app: App) -> None:
+        report = await app.delivery.flush()
+        for _ in range(report.sent):
+            self.metrics.mail_sent("any")
+        for _ in range(report.failed):
+            self.metrics.mail_failed()
+        self._publish_status(app)
+
+    async def _digest(self, app: App) -> None:
+        await send_digest(app)
+        self.metrics.digest_sent(time.time())
+        await self._flush(app)
+
+    async def _housekeeping(self, app: App) -> None:
+        cutoff = app.clock() - self.config.storage.retention
+        counts = await asyncio.to_thread(app.store.prune, cutoff)
+        await asyncio.to_thread(app.store.optimize)
+        log.info("housekeeping pruned=%s", counts)
+
+    def _status(self, app: App) -> str:
+        states = app.store.feed_states()
+        failing = sum(1 for s in states if s.consecutive_errors)
+        pending = len(app.store.outbox(status="pending"))
+        dead = len(app.store.outbox(status="dead"))
+        self.metrics.set_feeds_failing(failing)
+        self.metrics.set_outbox(pending, dead)
+        return (f"{len(states) - failing} feeds ok, {failing} failing; "
+                f"{pending} mails pending, {dead} dead")
+
+    def _publish_status(self, app: App) -> None:
+        self.notifier.status(self._status(app))
+
+    def health(self) -> tuple[bool, str]:
+        """200 when the poll job ran recently and the store answers; 503 otherwise."""
+        app, scheduler = self.app, self.scheduler
+        if app is None or scheduler is None:
+            return False, "starting or reloading"
+        since = scheduler.seconds_since("poll")
+        limit = max(120.0, poll_tick(self.config) * 4)
+        if since is None or since > limit:
+            return False, f"poll job has not finished in {limit:.0f} s"
+        if not app.store.integrity_ok():
+            return False, "store does not answer"
+        return True, f"ok; last poll {since:.0f} s ago"
+
+
+def run_service(config: Config, path: Path) -> int:
+    return asyncio.run(Service(config, path, os.environ).run())
