@@ -128,9 +128,8 @@ def _check(data: Any, body: bytes, headers: Mapping[str, str]) -> str | None:
 
 def _looks_like_html(body: bytes, headers: Mapping[str, str]) -> bool:
     content_type = _header(headers, "content-type").lower()
-    return "html" in content_type and "xhtml" not in content_type or bool(
-        _HTML_START.match(body[:4096])
-    )
+    declared_html = "html" in content_type and "xhtml" not in content_type
+    return declared_html or _HTML_START.match(body[:4096]) is not None
 
 
 def _describe(exc: object, body: bytes) -> str:
