@@ -25,14 +25,13 @@ from email.utils import parsedate_to_datetime
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from types import TracebackType
 
-import httpcore
 import httpx
 
 from monitor import __version__
 from monitor.errors import (FetchError, FetchTimeout, HTTPStatusError, RedirectRefused,
                             ResponseTooLarge, TooManyRedirects, TransportFailure)
 from monitor.models import FetchResult
-from monitor.netguard import GuardedBackend, normalise_host, vetted_addresses
+from monitor.netguard import guarded_transport, normalise_host, precheck_behind_proxy
 from monitor.robots import RobotsCache
 
 __all__ = ["FetchOptions", "Fetcher", "default_user_agent", "parse_retry_after"]
@@ -186,7 +185,10 @@ class Fetcher:
         )
         self._robots = RobotsCache(ttl=options.robots_ttl, clock=self._clock)
         self._client = httpx.AsyncClient(
-            transport=self._transport(ssl_context or httpx.create_ssl_context(trust_env=False)),
+            transport=guarded_transport(
+                self._allow, ssl_context or httpx.create_ssl_context(trust_env=False),
+                max_connections=options.concurrency, proxy=options.proxy,
+            ),
             timeout=httpx.Timeout(
                 options.read_timeout, connect=options.connect_timeout, pool=options.deadline
             ),
@@ -195,22 +197,6 @@ class Fetcher:
             follow_redirects=False,
             trust_env=False,
         )
-
-    def _transport(self, context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
-        size = self._options.concurrency
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        transport = httpx.AsyncHTTPTransport(
-            verify=context, trust_env=False, limits=limits, proxy=self._options.proxy
-        )
-        if self._options.proxy is None:
-            # httpx has no public hook for the network backend: replace the pool it built.
-            transport._pool = httpcore.AsyncConnectionPool(
-                ssl_context=context,
-                max_connections=size,
-                max_keepalive_connections=size,
-                network_backend=GuardedBackend(self._allow),
-            )
-        return transport
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -291,7 +277,7 @@ class Fetcher:
         """One request and its response, within the politeness rules and the deadline."""
         async with self._politeness.slot(url.host):
             if self._options.proxy is not None:
-                await self._precheck_behind_proxy(url)
+                await precheck_behind_proxy(url.host, url.port or 443, self._allow)
             try:
                 async with asyncio.timeout(self._options.deadline):
                     async with self._client.stream("GET", url, headers=headers) as response:
@@ -303,13 +289,6 @@ class Fetcher:
                 raise FetchTimeout(f"{type(exc).__name__}: {exc}", url=str(url)) from None
             except httpx.TransportError as exc:
                 raise TransportFailure(_describe(exc), url=str(url)) from None
-
-    async def _precheck_behind_proxy(self, url: httpx.URL) -> None:
-        """Behind a proxy the proxy resolves names: vet what we can resolve, best effort."""
-        try:
-            await vetted_addresses(url.host, url.port or 443, self._allow)
-        except TransportFailure:
-            pass
 
     async def _read(self, response: httpx.Response, cap: int) -> _Reply:
         headers = {name.lower(): value for name, value in response.headers.items()}

@@ -6,8 +6,8 @@ check happens on the *resolved* address of every connection (DNS rebinding defea
 the URL string): ``GuardedBackend`` is an httpcore network backend that resolves the host
 itself, vets every address it got, and connects only to a vetted one, while TLS still uses
 the host name for SNI and certificate checks. Hosts named in ``allow`` (as written in URLs)
-may resolve anywhere. This module owns the address classification, the resolution and the
-backend; it knows nothing of HTTP.
+may resolve anywhere. This module owns the address classification, the resolution, the
+backend and the httpx transport built on it (``guarded_transport``); it reads no HTTP.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable
 
 import httpcore
+import httpx
 
 from monitor.errors import AddressBlocked, TransportFailure
 
@@ -174,3 +176,34 @@ def _root_cause(exc: BaseException) -> BaseException:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return exc
+
+
+def guarded_transport(
+    allow: frozenset[str], context: ssl.SSLContext, *, max_connections: int,
+    proxy: str | None = None,
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose every connection goes through ``GuardedBackend``.
+
+    Environment settings (proxies, certificate paths) are ignored. Behind a proxy the proxy
+    makes the connections, so only ``precheck_behind_proxy`` applies.
+    """
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections)
+    transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False, limits=limits,
+                                         proxy=proxy)
+    if proxy is None:  # httpx 0.28 has no public hook for the network backend: swap the pool
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            network_backend=GuardedBackend(allow),
+        )
+    return transport
+
+
+async def precheck_behind_proxy(host: str, port: int, allow: frozenset[str]) -> None:
+    """Behind a proxy, vet what we can resolve ourselves (best effort: the proxy resolves)."""
+    try:
+        await vetted_addresses(host, port, allow)
+    except TransportFailure:
+        pass  # names only the proxy can resolve are its business

@@ -196,3 +196,25 @@ def test_localhost_is_refused_unless_allowed(httpserver: HTTPServer) -> None:
 def test_only_http_urls_are_fetched(url: str) -> None:
     with pytest.raises(FetchError):
         fetch(url)
+
+
+def test_environment_proxy_is_ignored(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    httpserver.expect_request("/feed.xml").respond_with_data(FEED)
+    assert fetch(httpserver.url_for("/feed.xml")).body == FEED
+
+
+def test_configured_proxy_is_used_and_literal_internal_targets_still_refused(
+    httpserver: HTTPServer,
+) -> None:
+    httpserver.expect_request("/rss/wirtschaft").respond_with_data(FEED)
+    via_proxy = options(proxy=httpserver.url_for("/"), allow_private_hosts=frozenset())
+    result = fetch("http://feeds.handelsblatt.invalid/rss/wirtschaft", via_proxy)
+    assert result.body == FEED
+    assert httpserver.log[0][0].headers["Host"] == "feeds.handelsblatt.invalid"
+    with pytest.raises(AddressBlocked, match="169.254.169.254"):
+        fetch("http://169.254.169.254/latest/meta-data/", via_proxy)
+    assert len(httpserver.log) == 1

@@ -35,6 +35,18 @@ async def serve(handler: Handler) -> tuple[asyncio.Server, int]:
     return server, server.sockets[0].getsockname()[1]
 
 
+def time_failure(handler: Handler, opts: FetchOptions, error: type[Exception], match: str) -> float:
+    """Seconds until fetching from ``handler``'s server fails with ``error``."""
+    async def go() -> float:
+        server, port = await serve(handler)
+        async with server, Fetcher(opts) as fetcher:
+            started = time.monotonic()
+            with pytest.raises(error, match=match):
+                await fetcher.fetch(f"http://127.0.0.1:{port}/")
+            return time.monotonic() - started
+    return asyncio.run(go())
+
+
 def gzip_bomb(gigabytes: int = 1) -> bytes:
     """A valid gzip stream of ``gigabytes`` GiB of zeros, about 1 MB per GiB on the wire."""
     deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
@@ -86,15 +98,8 @@ def test_declared_length_above_cap_fails_at_once() -> None:
         await asyncio.sleep(10)  # never sends the rest
         writer.close()
 
-    async def go() -> float:
-        server, port = await serve(handler)
-        async with server, Fetcher(options(max_bytes=1000, deadline=5)) as fetcher:
-            started = time.monotonic()
-            with pytest.raises(ResponseTooLarge, match="more than 1000 bytes"):
-                await fetcher.fetch(f"http://127.0.0.1:{port}/gross")
-            return time.monotonic() - started
-
-    assert asyncio.run(go()) < 1.0
+    opts = options(max_bytes=1000, deadline=5)
+    assert time_failure(handler, opts, ResponseTooLarge, "more than 1000 bytes") < 1.0
 
 
 def test_chunked_body_above_cap_is_refused(httpserver: HTTPServer) -> None:
@@ -121,15 +126,7 @@ def test_drip_feeding_server_is_cut_off_at_the_deadline() -> None:
             await writer.drain()
             await asyncio.sleep(1)
 
-    async def go() -> float:
-        server, port = await serve(drip)
-        async with server, Fetcher(options(deadline=2, read_timeout=20)) as fetcher:
-            started = time.monotonic()
-            with pytest.raises(FetchTimeout, match="2 s deadline"):
-                await fetcher.fetch(f"http://127.0.0.1:{port}/tropf")
-            return time.monotonic() - started
-
-    took = asyncio.run(go())
+    took = time_failure(drip, options(deadline=2, read_timeout=20), FetchTimeout, "2 s deadline")
     assert 1.9 < took < 3.0
 
 
@@ -138,13 +135,8 @@ def test_read_timeout_applies_to_a_silent_server() -> None:
         await reader.readuntil(b"\r\n\r\n")
         await asyncio.sleep(5)
 
-    async def go() -> None:
-        server, port = await serve(silent)
-        async with server, Fetcher(options(read_timeout=0.3, deadline=10)) as fetcher:
-            await fetcher.fetch(f"http://127.0.0.1:{port}/still")
-
-    with pytest.raises(FetchTimeout, match="ReadTimeout"):
-        asyncio.run(go())
+    opts = options(read_timeout=0.3, deadline=10)
+    assert time_failure(silent, opts, FetchTimeout, "ReadTimeout") < 2
 
 
 def test_connection_reset_and_refused_are_transport_failures() -> None:
