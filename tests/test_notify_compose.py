@@ -22,7 +22,14 @@ from monitor.notify.compose import compose_alert, compose_summary, compose_test
 from monitor.notify.digest import compose_digest, render_digest_text
 from monitor.notify.headers import check_headers, clean_header_value
 from monitor.notify.render import make_environment
-from tests.test_notify_data import HOSTILE_TITLE, SETTINGS, T0, digest_data, new_delta, updated_delta
+from tests.test_notify_data import (
+    HOSTILE_TITLE,
+    SETTINGS,
+    T0,
+    digest_data,
+    new_delta,
+    updated_delta,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 CVE_PAYLOAD = "=?UTF-8?Q?=0A?=Bcc: x@example.org"
@@ -55,12 +62,14 @@ def assert_golden(name: str, actual: str) -> None:
 
 
 def test_golden_new_alert() -> None:
-    mail = compose_alert(new_delta(), SETTINGS, now=T0, message_id="<alert.11.5f2c9a1b@news-monitor.localhost>")
+    mail = compose_alert(new_delta(), SETTINGS, now=T0,
+                         message_id="<alert.11.5f2c9a1b@news-monitor.localhost>")
     assert_golden("alert_new.txt", normalised(mail))
 
 
 def test_golden_updated_alert() -> None:
-    mail = compose_alert(updated_delta(), SETTINGS, now=T0, message_id="<update.12@news-monitor.localhost>")
+    mail = compose_alert(updated_delta(), SETTINGS, now=T0,
+                         message_id="<update.12@news-monitor.localhost>")
     assert_golden("alert_updated.txt", normalised(mail))
 
 
@@ -94,7 +103,8 @@ def test_updated_alert_threads_and_shows_the_diff() -> None:
 def test_topic_is_the_prefix_without_a_configured_one() -> None:
     bare = SETTINGS.__class__(sender=SETTINGS.sender, to=SETTINGS.to)
     msg = parse(compose_alert(new_delta(), bare, now=T0, message_id="<a@x>", source_label="HB"))
-    assert msg["Subject"].startswith("[alibaba-russland] AliExpress") and msg["Subject"].endswith("— HB")
+    assert msg["Subject"].startswith("[alibaba-russland] AliExpress")
+    assert msg["Subject"].endswith("— HB")
 
 
 def test_hostile_delta_is_escaped_and_cannot_inject_headers() -> None:

@@ -6,12 +6,14 @@ is copied from a publisher.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
+from collections.abc import Iterator
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -91,14 +93,17 @@ def digest_data(*, empty: bool = False) -> DigestData:
         ), updated=(updated_delta(),)),
     )
     health = (
-        FeedHealth(name="tagesschau-wirtschaft", url="https://www.tagesschau.de/wirtschaft/index~rss2.xml",
+        FeedHealth(name="tagesschau-wirtschaft",
+                   url="https://www.tagesschau.de/wirtschaft/index~rss2.xml",
                    last_status="http_status", last_error="HTTP 503 Service Unavailable",
                    consecutive_errors=4, last_success_at=T0 - timedelta(hours=7),
                    last_new_at=T0 - timedelta(hours=8)),
-        FeedHealth(name="wiwo-unternehmen", url="https://www.wiwo.de/contentexport/feed/rss/unternehmen",
+        FeedHealth(name="wiwo-unternehmen",
+                   url="https://www.wiwo.de/contentexport/feed/rss/unternehmen",
                    last_status="not_modified", last_error=None, consecutive_errors=0,
                    last_success_at=T0, last_new_at=T0 - timedelta(days=5)),
-        FeedHealth(name="handelsblatt", url="https://www.handelsblatt.com/contentexport/feed/schlagzeilen",
+        FeedHealth(name="handelsblatt",
+                   url="https://www.handelsblatt.com/contentexport/feed/schlagzeilen",
                    last_status="ok", last_error=None, consecutive_errors=0,
                    last_success_at=T0, last_new_at=T0),
     )
@@ -138,3 +143,13 @@ def start(handler: Collector, port: int | None = None, **kwargs: Any) -> Control
     controller = Controller(handler, hostname="127.0.0.1", port=port or free_port(), **kwargs)
     controller.start()
     return controller
+
+
+@contextlib.contextmanager
+def serving(handler: Collector, port: int | None = None, **kwargs: Any) -> Iterator[Controller]:
+    """A running aiosmtpd server on 127.0.0.1, stopped on the way out."""
+    controller = start(handler, port, **kwargs)
+    try:
+        yield controller
+    finally:
+        controller.stop()

@@ -14,7 +14,7 @@ from monitor.notify.compose import compose_alert
 from monitor.notify.mailer import SmtpMailer
 from monitor.notify.outbox import Backoff, flush_outbox
 from monitor.notify.settings import SmtpSettings
-from tests.test_notify_data import SETTINGS, T0, Collector, free_port, new_delta, start
+from tests.test_notify_data import SETTINGS, T0, Collector, free_port, new_delta, serving
 
 
 @dataclass
@@ -91,13 +91,10 @@ def test_server_down_then_up_delivers_every_mail_exactly_once() -> None:
         clock.now += timedelta(hours=7)
     assert {i.attempts for i in store.items.values()} == {3}
     handler = Collector()
-    controller = start(handler, port=port)
-    try:
+    with serving(handler, port):
         report = flush(store, mailer, clock)
         clock.now += timedelta(hours=7)
         again = flush(store, mailer, clock)
-    finally:
-        controller.stop()
     assert (report.sent, report.failed, report.dead) == (4, 0, 0)
     assert again.sent == 0 and store.status() == {"sent": 4}
     received = sorted(m["Message-ID"] for m in handler.messages())
@@ -114,15 +111,12 @@ class PoisonCollector(Collector):
 
 def test_permanent_failure_is_dead_and_never_blocks_the_others() -> None:
     handler = PoisonCollector()
-    controller = start(handler)
     store, clock = FakeOutbox.of(alerts(3, poison=0)), Clock()
-    mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=controller.port, security="none"))
-    try:
+    with serving(handler) as controller:
+        mailer = SmtpMailer(SmtpSettings(host="127.0.0.1", port=controller.port, security="none"))
         report = flush(store, mailer, clock)
         clock.now += timedelta(days=2)
         later = flush(store, mailer, clock)
-    finally:
-        controller.stop()
     assert (report.sent, report.failed, report.dead) == (2, 0, 1)
     assert "554 5.6.0 Inhalt abgelehnt" in report.errors[0]
     assert later == type(later)()  # the dead mail is never claimed again
@@ -159,12 +153,14 @@ def test_backoff_grows_with_jitter_and_gives_up_after_max_attempts() -> None:
             clock.now = item.next_attempt_at
     bounds = [60, 120, 240, 480]
     assert all(b / 2 <= w <= b for w, b in zip(waits, bounds, strict=True))
-    assert store.items[1].status == "dead" and "gave up after 5 attempts" in str(store.items[1].last_error)
+    assert store.items[1].status == "dead"
+    assert "gave up after 5 attempts" in str(store.items[1].last_error)
     assert Backoff(60, 600, 20).delay(12, random.Random(1)) <= 600
 
 
 def test_one_mailer_bug_does_not_stop_the_others() -> None:
-    mails = [replace(m, message_id=mid) for m, mid in zip(alerts(3), ["<a@x>", "<boom@x>", "<c@x>"])]
+    ids = ["<a@x>", "<boom@x>", "<c@x>"]
+    mails = [replace(m, message_id=mid) for m, mid in zip(alerts(3), ids, strict=True)]
     store, mailer = FakeOutbox.of(mails), FlakyMailer(set())
     report = flush(store, mailer, Clock())
     assert (report.sent, report.failed) == (2, 1) and mailer.sent == ["<a@x>", "<c@x>"]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import email
-import socket
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,16 @@ from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.compose import compose_alert, compose_test
 from monitor.notify.mailer import MaildirMailer, SmtpMailer, diagnose
 from monitor.notify.settings import SmtpSettings
-from tests.test_notify_data import HOSTILE_TITLE, SETTINGS, T0, Collector, free_port, new_delta, start
+from tests.test_notify_data import (
+    HOSTILE_TITLE,
+    SETTINGS,
+    T0,
+    Collector,
+    free_port,
+    new_delta,
+    serving,
+    start,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +71,16 @@ def smtp(controller: Controller, ca_file: str | None, **changes: Any) -> SmtpSet
 
 
 def hostile_alert() -> Any:
-    delta = new_delta(title=HOSTILE_TITLE, url="javascript:alert(1)", source="Feed\r\nBcc: z@example.org")
-    return compose_alert(delta, SETTINGS, now=T0, message_id="<alert.11.hostile@news-monitor.localhost>")
+    delta = new_delta(title=HOSTILE_TITLE, url="javascript:alert(1)",
+                      source="Feed\r\nBcc: z@example.org")
+    return compose_alert(delta, SETTINGS, now=T0,
+                         message_id="<alert.11.hostile@news-monitor.localhost>")
 
 
 def test_starttls_delivers_alert_with_both_parts(starttls_server: Any, ca_file: str) -> None:
     handler, controller = starttls_server
-    mail = compose_alert(new_delta(), SETTINGS, now=T0, message_id="<alert.11.a@news-monitor.localhost>")
+    mail = compose_alert(new_delta(), SETTINGS, now=T0,
+                         message_id="<alert.11.a@news-monitor.localhost>")
     reply = asyncio.run(SmtpMailer(smtp(controller, ca_file)).send(mail))
     assert "accepted" in reply
     [envelope] = handler.envelopes
@@ -120,37 +130,28 @@ def test_hostile_delta_cannot_add_recipients_or_script(starttls_server: Any, ca_
 
 def test_server_without_starttls_gets_nothing(ca_file: str) -> None:
     handler = Collector()
-    controller = start(handler, require_starttls=False)
-    try:
+    with serving(handler, require_starttls=False) as controller:
         with pytest.raises(PermanentDeliveryError, match="does not offer STARTTLS; refusing"):
             asyncio.run(SmtpMailer(smtp(controller, ca_file)).send(hostile_alert()))
-    finally:
-        controller.stop()
     assert handler.envelopes == []
 
 
 def test_certificate_from_other_ca_is_refused(ca_file: str) -> None:
     handler = Collector()
-    controller = start(handler, tls_context=server_context(trustme.CA()), require_starttls=True)
-    try:
+    with serving(handler, tls_context=server_context(trustme.CA()), require_starttls=True) as controller:
         with pytest.raises(PermanentDeliveryError, match="certificate not trusted"):
             asyncio.run(SmtpMailer(smtp(controller, ca_file)).send(hostile_alert()))
         ok, explanation = asyncio.run(diagnose(smtp(controller, ca_file), Path("/nonexistent")))
-    finally:
-        controller.stop()
     assert handler.envelopes == []
     assert not ok and "smtp.ca_file" in explanation
 
 
 def test_implicit_tls(ca: trustme.CA, ca_file: str) -> None:
     handler = Collector()
-    controller = start(handler, ssl_context=server_context(ca))
-    try:
+    with serving(handler, ssl_context=server_context(ca)) as controller:
         settings = smtp(controller, ca_file, security="tls")
         asyncio.run(SmtpMailer(settings).send(hostile_alert()))
         ok, explanation = asyncio.run(diagnose(settings, Path("/nonexistent")))
-    finally:
-        controller.stop()
     assert len(handler.envelopes) == 1
     assert ok and "implicit TLS" in explanation
 
@@ -179,16 +180,13 @@ def test_451_reply_is_transient(starttls_server: Any, ca_file: str) -> None:
 
 def test_credentials_never_sent_in_plain_text() -> None:
     handler = Collector()
-    controller = start(handler, auth_require_tls=False, authenticator=check_login)
-    try:
+    with serving(handler, auth_require_tls=False, authenticator=check_login) as controller:
         settings = SmtpSettings(host="127.0.0.1", port=controller.port, security="none",
                                 username="monitor", password="geheim", timeout=5)
         with pytest.raises(PermanentDeliveryError, match="unencrypted"):
             asyncio.run(SmtpMailer(settings).send(hostile_alert()))
         plain = replace(settings, username=None, password=None)
         asyncio.run(SmtpMailer(plain).send(hostile_alert()))
-    finally:
-        controller.stop()
     assert len(handler.envelopes) == 1
 
 

@@ -55,8 +55,9 @@ def compose_digest(data: DigestData, settings: MailSettings, *, now: datetime,
     text = env.get_template("digest.txt.j2").render(context)
     html = env.get_template("digest.html.j2").render(context)
     topic = data.topics[0].topic if len(data.topics) == 1 else "news-monitor"
-    mail = build_mail(settings, kind="digest", subject=subject_line(settings, topic, _subject(context)),
-                      bodies=(text, html), now=now, message_id=message_id)
+    subject = subject_line(settings, topic, _subject(context))
+    mail = build_mail(settings, kind="digest", subject=subject, bodies=(text, html), now=now,
+                      message_id=message_id)
     return mail, html
 
 

@@ -164,7 +164,8 @@ def translate_error(exc: BaseException, where: str, settings: SmtpSettings) -> D
         return PermanentDeliveryError(_tls_explanation(tls, where, settings))
     if isinstance(exc, (TimeoutError, aiosmtplib.SMTPTimeoutError)):
         return TransientDeliveryError(
-            f"{where}: no answer within {settings.timeout:g} s (server down, firewall or wrong host)")
+            f"{where}: no answer within {settings.timeout:g} s "
+            "(server down, firewall or wrong host)")
     if isinstance(exc, (ConnectionRefusedError, aiosmtplib.SMTPConnectError)):
         return TransientDeliveryError(
             f"{where}: cannot connect ({_reason(exc)}); is the SMTP server running and the "

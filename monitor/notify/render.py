@@ -101,7 +101,8 @@ def hit_parts(hit: Hit) -> tuple[tuple[bool, str], ...]:
     return tuple(parts)
 
 
-def trim_diff(diff: WordDiff | None, *, context: int, max_changes: int) -> tuple[tuple[DiffOp, str], ...]:
+def trim_diff(diff: WordDiff | None, *, context: int,
+              max_changes: int) -> tuple[tuple[DiffOp, str], ...]:
     """The diff's segments with long unchanged runs cut to ``context`` words on each side."""
     if diff is None:
         return ()
