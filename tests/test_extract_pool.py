@@ -1,0 +1,105 @@
+"""Extractor: extract_html in a real process pool (and in a thread), budget and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import signal
+import time
+from pathlib import Path
+
+from monitor.extract import ExtractOptions, Extractor
+from monitor.models import Page
+
+PAGES = Path(__file__).parent / "fixtures" / "pages"
+ARTICLE = (PAGES / "artikel_aliexpress.html").read_bytes()
+TITLE = "AliExpress Russland streicht bis zu 40 Prozent der Stellen"
+SUMMARY = "Das Joint Venture von Alibaba in Russland streicht Stellen."
+# A legal but pathological page: a 2.9 MB table costs trafilatura about 12 s.
+HUGE_TABLE = ("<html><body><table>" + "<tr><td>a</td><td>b</td></tr>" * 100_000
+              + "</table></body></html>").encode()
+
+
+async def extract(extractor: Extractor, html: bytes, n: int = 0) -> Page:
+    return await extractor.extract(html, url=f"https://www.wirtschaftskurier.de/a/{n}",
+                                   feed_title="Feedtitel", feed_summary=SUMMARY)
+
+
+def run_with(options: ExtractOptions, body):  # type: ignore[no-untyped-def]
+    async def main():  # type: ignore[no-untyped-def]
+        extractor = Extractor(options)
+        extractor.start()
+        try:
+            return await body(extractor)
+        finally:
+            await extractor.aclose()
+    return asyncio.run(main())
+
+
+def test_process_pool_extracts_pages_concurrently() -> None:
+    async def body(extractor: Extractor) -> list[Page]:
+        return await asyncio.gather(*(extract(extractor, ARTICLE, n) for n in range(3)))
+
+    pages = run_with(ExtractOptions(workers=1, budget_seconds=30), body)
+    assert [p.status for p in pages] == ["ok"] * 3
+    assert all(p.title == TITLE and "Belegschaft drastisch" in p.text for p in pages)
+    assert pages[2].url == "https://www.wirtschaftskurier.de/a/2"
+
+
+def test_budget_overrun_gives_timeout_and_the_next_page_works() -> None:
+    async def body(extractor: Extractor) -> tuple[Page, float, Page]:
+        await extract(extractor, ARTICLE)          # the worker is up and warm
+        started = time.perf_counter()
+        slow = await extract(extractor, HUGE_TABLE)
+        took = time.perf_counter() - started
+        return slow, took, await extract(extractor, ARTICLE)
+
+    slow, took, after = run_with(ExtractOptions(workers=1, budget_seconds=3), body)
+    assert slow.status == "timeout"
+    assert slow.text == SUMMARY and slow.title == "Feedtitel"
+    assert "budget of 3 s" in slow.detail
+    assert took < 6
+    assert after.status == "ok" and after.title == TITLE
+
+
+def test_killed_worker_is_replaced() -> None:
+    async def body(extractor: Extractor) -> Page:
+        await extract(extractor, ARTICLE)
+        workers = multiprocessing.active_children()
+        assert workers
+        for proc in workers:
+            os.kill(proc.pid, signal.SIGKILL)   # type: ignore[arg-type]
+        await asyncio.sleep(0.2)
+        return await extract(extractor, ARTICLE)
+
+    page = run_with(ExtractOptions(workers=1, budget_seconds=30), body)
+    assert page.status == "ok" and page.title == TITLE
+
+
+def test_thread_mode_without_pool() -> None:
+    async def body(extractor: Extractor) -> list[Page]:
+        return await asyncio.gather(extract(extractor, ARTICLE),
+                                    extract(extractor, b"\x00\xff" * 100))
+
+    ok, bad = run_with(ExtractOptions(workers=0), body)
+    assert not multiprocessing.active_children()
+    assert ok.status == "ok" and ok.author == "Katrin Vogelsang"
+    assert bad.status == "failed" and bad.text == SUMMARY
+
+
+def test_byte_cap_applies_in_the_extractor() -> None:
+    filler = b"".join(b"<p>Nachtrag %d: Der Konzern bestaetigte die Zahlen am Abend.</p>\n" % i
+                      for i in range(200_000))
+    end = ARTICLE.index(b"</article>")
+    html = ARTICLE[:end] + filler + b"<p>ENDMARKE</p>" + ARTICLE[end:]
+    assert len(html) > 10_000_000
+
+    async def body(extractor: Extractor) -> Page:
+        return await extract(extractor, html)
+
+    started = time.perf_counter()
+    page = run_with(ExtractOptions(workers=0, max_bytes=end + 20_000), body)
+    assert time.perf_counter() - started < 5
+    assert page.status == "ok" and "Belegschaft drastisch" in page.text
+    assert "Nachtrag 3:" in page.text and "ENDMARKE" not in page.text
