@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from monitor.errors import PermanentDeliveryError
-from monitor.models import OutgoingMail
+from monitor.models import Hit, OutgoingMail
 from monitor.notify.compose import compose_alert, compose_summary, compose_test
 from monitor.notify.digest import compose_digest, render_digest_text
 from monitor.notify.headers import check_headers, clean_header_value
@@ -186,6 +186,15 @@ def test_digest_orders_by_score_and_reports_source_health() -> None:
     assert "wiwo-unternehmen: seit 5 Tagen nichts Neues" in text
     assert "Consent-Banner statt Artikeltext: 2" in text and "handelsblatt:" not in text
     assert text.index("== Zustand der Quellen ==") < text.index("== Zahlen ==")
+
+
+def test_long_message_id_is_kept_whole_and_odd_marks_are_clipped() -> None:
+    long_id = "<summary." + ".".join(str(n) for n in range(200)) + "@news-monitor>"
+    odd = Hit(clause="@x", field="text", term="VK", snippet="VK und Alibaba",
+              marks=((0, 2), (1, 3), (8, 99), (20, 30)))
+    msg = parse(compose_alert(new_delta(hits=(odd,)), SETTINGS, now=T0, message_id=long_id))
+    assert msg["Message-ID"] == long_id
+    assert "«VK»« »und A«libaba»" in parts(msg)[0]  # overlaps and ends clipped
 
 
 def test_no_recipients_is_refused() -> None:

@@ -136,5 +136,8 @@ def _set_headers(msg: EmailMessage, settings: MailSettings, *, subject: str, now
 
 
 def _angle(message_id: str) -> str:
-    cleaned = clean_header_value(message_id).replace(" ", "")
+    """``<id>`` on one line, never shortened (a cut id would break threading)."""
+    cleaned = one_line(message_id).replace(" ", "")
+    if not cleaned or not cleaned.isascii():
+        raise PermanentDeliveryError(f"invalid Message-ID {message_id!r}")
     return cleaned if cleaned.startswith("<") else f"<{cleaned}>"
