@@ -138,7 +138,8 @@ def test_server_without_starttls_gets_nothing(ca_file: str) -> None:
 
 def test_certificate_from_other_ca_is_refused(ca_file: str) -> None:
     handler = Collector()
-    with serving(handler, tls_context=server_context(trustme.CA()), require_starttls=True) as controller:
+    untrusted = server_context(trustme.CA())
+    with serving(handler, tls_context=untrusted, require_starttls=True) as controller:
         with pytest.raises(PermanentDeliveryError, match="certificate not trusted"):
             asyncio.run(SmtpMailer(smtp(controller, ca_file)).send(hostile_alert()))
         ok, explanation = asyncio.run(diagnose(smtp(controller, ca_file), Path("/nonexistent")))
