@@ -111,7 +111,7 @@ class _CappedBody:
                 raise TransportFailure(f"corrupt compressed body: {exc}", url=self._url) from None
             self._raw_deflate_fallback = False  # servers that send raw deflate streams
             self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-            self._inflate(chunk)
+            self.feed(chunk)
 
     def _inflate(self, data: bytes) -> None:
         assert self._inflater is not None
@@ -277,7 +277,7 @@ class Fetcher:
         """One request and its response, within the politeness rules and the deadline."""
         async with self._politeness.slot(url.host):
             if self._options.proxy is not None:
-                await precheck_behind_proxy(url.host, url.port or 443, self._allow)
+                await precheck_behind_proxy(url.host, url.port or 0, self._allow)
             try:
                 async with asyncio.timeout(self._options.deadline):
                     async with self._client.stream("GET", url, headers=headers) as response:

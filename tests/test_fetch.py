@@ -12,7 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from monitor.errors import (AddressBlocked, FetchError, HTTPStatusError, RedirectRefused,
-                            TooManyRedirects)
+                            TooManyRedirects, TransportFailure)
 from monitor.fetch import FetchOptions, Fetcher, default_user_agent, parse_retry_after
 from monitor.models import FetchResult
 
@@ -89,6 +89,16 @@ def test_gzip_and_deflate_bodies_are_decoded(httpserver: HTTPServer) -> None:
         raw.compress(FEED) + raw.flush(), headers={"Content-Encoding": "deflate"})
     for path in ("/gz", "/zlib", "/raw"):
         assert fetch(httpserver.url_for(path)).body == FEED
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_corrupt_or_unknown_encoding_is_a_transport_failure(
+    httpserver: HTTPServer, encoding: str
+) -> None:
+    httpserver.expect_request("/kaputt").respond_with_data(
+        b"kein komprimierter Text", headers={"Content-Encoding": encoding})
+    with pytest.raises(TransportFailure, match="corrupt compressed body|unsupported content-encoding"):
+        fetch(httpserver.url_for("/kaputt"))
 
 
 @pytest.mark.parametrize("status", [403, 404, 410, 500, 502])
