@@ -126,4 +126,5 @@ def prepare_document(
     *, title: str, summary: str, text: str, cache: DocumentCache | None = None
 ) -> Document:
     """Normalise an article once; the same content returns the cached ``Document``."""
-    return (cache or default_cache()).prepare(title or "", summary or "", text or "")
+    chosen = cache if cache is not None else default_cache()
+    return chosen.prepare(title or "", summary or "", text or "")
