@@ -11,7 +11,7 @@ from monitor.errors import StoreCorrupt, StoreError
 from monitor.store import open_store
 from monitor.store.migrations import MIGRATIONS, apply_migrations
 from monitor.store.schema import schema_migrations
-from tests.test_store_support import T0, entry, opener, store, store_url  # noqa: F401
+from tests.test_store_support import T0, opener, store, store_url  # noqa: F401
 
 
 def _pragma(store, name: str) -> object:  # type: ignore[no-untyped-def]

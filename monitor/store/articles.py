@@ -8,19 +8,20 @@ re-checks of recent articles are handed out under a lease like feed polls.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, select, update
 
 from monitor.models import Revision
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
+from monitor.store.leases import FREE, claim
 from monitor.store.records import ArticleRef, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, feeds, revisions
 from monitor.store.tombstones import tombstoned_urls
 
-RECHECK_LEASE = timedelta(minutes=5)
+RECHECK_LEASE_SECONDS = 300.0
 
 
 def to_revision(row: Row[Any] | None) -> Revision | None:
@@ -85,13 +86,10 @@ class ArticlesMixin(StoreBase):
                 select(revisions).where(revisions.c.id == latest)).first())
 
     def due_rechecks(self, now: datetime, *, limit: int = 50) -> list[RecheckItem]:
-        free = or_(articles.c.lease_until.is_(None), articles.c.lease_until <= now)
-        due = (select(articles.c.id).where(articles.c.next_check_at <= now, free)
-               .order_by(articles.c.next_check_at).limit(limit).scalar_subquery())
-        lease = {"lease_owner": self.owner, "lease_until": now + RECHECK_LEASE}
         with self._db.write() as conn:
-            ids = list(conn.scalars(update(articles).where(articles.c.id.in_(due), free)
-                                    .values(**lease).returning(articles.c.id)))
+            ids = claim(conn, articles, articles.c.next_check_at <= now, now=now,
+                        owner=self.owner, seconds=RECHECK_LEASE_SECONDS,
+                        order=(articles.c.next_check_at,), limit=limit)
             rows = conn.execute(select(articles).where(articles.c.id.in_(ids))
                                 .order_by(articles.c.next_check_at, articles.c.id)).all()
         return [RecheckItem(article_id=r.id, url=r.url, etag=r.etag,
@@ -101,7 +99,7 @@ class ArticlesMixin(StoreBase):
     def set_recheck(self, article_id: int, *, next_check_at: datetime | None, stage: int,
                     etag: str | None = None, last_modified: str | None = None) -> None:
         values = {"next_check_at": next_check_at, "check_stage": stage, "etag": etag,
-                  "last_modified": last_modified, "lease_owner": None, "lease_until": None}
+                  "last_modified": last_modified, **FREE}
         with self._db.write() as conn:
             conn.execute(update(articles).where(articles.c.id == article_id).values(**values))
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, or_, select, update
 
 from monitor.models import FeedState
 from monitor.store.db import StoreBase
+from monitor.store.leases import FREE, claim
 from monitor.store.schema import entries, feeds
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ _RESET_ON_URL_CHANGE: dict[str, Any] = {
     "etag": None, "last_modified": None, "consecutive_errors": 0, "last_status": None,
     "last_error": None, "baseline_done": False, "next_poll_at": None, "guid_unstable": False,
 }
-_FREE_LEASE: dict[str, Any] = {"lease_owner": None, "lease_until": None}
 
 
 def _state_query() -> Any:
@@ -65,16 +65,13 @@ class FeedsMixin(StoreBase):
 
     def claim_due_feeds(self, now: datetime, *, names: Sequence[str] | None = None,
                         due_only: bool = True, lease_seconds: float = 300) -> list[FeedState]:
-        conds = [feeds.c.active.is_(True),
-                 or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now)]
+        conds: list[Any] = [feeds.c.active.is_(True)]
         if names is not None:
             conds.append(feeds.c.name.in_(list(names)))
         if due_only:
             conds.append(or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
-        lease = {"lease_owner": self.owner, "lease_until": now + timedelta(seconds=lease_seconds)}
         with self._db.write() as conn:
-            ids = list(conn.scalars(update(feeds).where(*conds).values(**lease)
-                                    .returning(feeds.c.id)))
+            ids = claim(conn, feeds, *conds, now=now, owner=self.owner, seconds=lease_seconds)
             rows = conn.execute(_state_query().where(feeds.c.id.in_(ids))
                                 .order_by(feeds.c.name)) if ids else []
             claimed = [_to_state(r) for r in rows]
@@ -87,7 +84,7 @@ class FeedsMixin(StoreBase):
         values: dict[str, Any] = {
             "last_status": status, "last_error": None, "consecutive_errors": 0,
             "last_success_at": at, "last_polled_at": at, "baseline_done": True,
-            "next_poll_at": next_poll_at, **_FREE_LEASE,
+            "next_poll_at": next_poll_at, **FREE,
         }
         if status != "not_modified" or etag is not None:
             values["etag"] = etag
@@ -102,7 +99,7 @@ class FeedsMixin(StoreBase):
                             next_poll_at: datetime) -> int:
         values = {"consecutive_errors": feeds.c.consecutive_errors + 1, "last_status": status,
                   "last_error": error, "last_polled_at": at, "next_poll_at": next_poll_at,
-                  **_FREE_LEASE}
+                  **FREE}
         with self._db.write() as conn:
             errors = conn.scalar(update(feeds).where(feeds.c.id == feed_id).values(**values)
                                  .returning(feeds.c.consecutive_errors))

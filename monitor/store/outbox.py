@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, or_, select, update
@@ -20,10 +20,10 @@ from sqlalchemy import Connection, Row, func, or_, select, update
 from monitor.models import OutboxItem, OutgoingMail
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
+from monitor.store.leases import FREE, claim
 from monitor.store.schema import outbox
 
 log = logging.getLogger(__name__)
-_FREE_LEASE: dict[str, Any] = {"lease_owner": None, "lease_until": None}
 
 
 def insert_mails(conn: Connection, mails: Sequence[OutgoingMail], *, at: datetime) -> int:
@@ -54,22 +54,18 @@ class OutboxMixin(StoreBase):
 
     def claim_pending(self, now: datetime, *, limit: int = 20,
                       lease_seconds: float = 120) -> list[OutboxItem]:
-        free = or_(outbox.c.lease_until.is_(None), outbox.c.lease_until <= now)
-        due = (select(outbox.c.id).where(outbox.c.status == "pending", free,
-                                         or_(outbox.c.next_attempt_at.is_(None),
-                                             outbox.c.next_attempt_at <= now))
-               .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit).scalar_subquery())
-        lease = {"lease_owner": self.owner, "lease_until": now + timedelta(seconds=lease_seconds)}
+        due = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
         with self._db.write() as conn:
-            ids = list(conn.scalars(update(outbox).where(outbox.c.id.in_(due), free)
-                                    .values(**lease).returning(outbox.c.id)))
+            ids = claim(conn, outbox, outbox.c.status == "pending", due, now=now,
+                        owner=self.owner, seconds=lease_seconds,
+                        order=(outbox.c.next_attempt_at, outbox.c.id), limit=limit)
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids))
                                 .order_by(outbox.c.id)).all()
         return [_item(r) for r in rows]
 
     def mark_sent(self, item_id: int, *, at: datetime, response: str) -> None:
         values = {"status": "sent", "sent_at": at, "response": response, "last_error": None,
-                  "attempts": outbox.c.attempts + 1, "next_attempt_at": None, **_FREE_LEASE}
+                  "attempts": outbox.c.attempts + 1, "next_attempt_at": None, **FREE}
         self._update(item_id, values)
         log.info("outbox_sent id=%d", item_id)
 
@@ -77,7 +73,7 @@ class OutboxMixin(StoreBase):
                     next_attempt_at: datetime | None, dead: bool) -> None:
         values = {"status": "dead" if dead else "pending", "last_error": error,
                   "attempts": outbox.c.attempts + 1, "next_attempt_at": next_attempt_at,
-                  **_FREE_LEASE}
+                  **FREE}
         self._update(item_id, values)
         log.info("outbox_failed id=%d dead=%s at=%s", item_id, dead, at.isoformat())
 
@@ -93,7 +89,7 @@ class OutboxMixin(StoreBase):
             return [_item(r) for r in conn.execute(query)]
 
     def retry_dead(self, *, at: datetime) -> int:
-        values = {"status": "pending", "attempts": 0, "next_attempt_at": at, **_FREE_LEASE}
+        values = {"status": "pending", "attempts": 0, "next_attempt_at": at, **FREE}
         with self._db.write() as conn:
             return len(conn.scalars(update(outbox).where(outbox.c.status == "dead")
                                     .values(**values).returning(outbox.c.id)).all())

@@ -22,6 +22,7 @@ from monitor.store.codec import diff_to_json, hits_to_json
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore, upsert
 from monitor.store.events import OLDEST_FIRST, load_deltas
+from monitor.store.leases import FREE
 from monitor.store.outbox import insert_mails
 from monitor.store.records import ArticleOutcome, NewEvent, SavedOutcome, message_id_for
 from monitor.store.schema import articles, events, matches, revisions
@@ -52,7 +53,7 @@ def _article(conn: Connection, o: ArticleOutcome) -> None:
     values: dict[str, Any] = {
         "summary": o.summary, "published": o.published, "next_check_at": o.next_check_at,
         "check_stage": o.check_stage, "etag": o.etag, "last_modified": o.last_modified,
-        "lease_owner": None, "lease_until": None,
+        **FREE,
         "cluster_id": o.cluster_id if o.cluster_id is not None
         else func.coalesce(articles.c.cluster_id, o.article_id),
     }
