@@ -27,6 +27,8 @@ def test_upsert_article_is_keyed_by_url(store: Store) -> None:
     aid = _article(store)
     again = store.upsert_article(URL, at=T0 + timedelta(hours=1), title="x", source="FAZ")
     assert (again.id, again.created, again.tombstoned) == (aid, False, False)
+    assert store.find_article(URL) == aid
+    assert store.find_article(FAZ_URL) is None
 
 
 def test_link_entry_and_article_sources(store: Store) -> None:

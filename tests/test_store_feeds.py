@@ -146,3 +146,20 @@ def test_entry_article_is_none_until_linked(store: Store) -> None:
     store.record_entries(fid, [entry(1)], at=T0)
     assert store.entry_article(fid, "urn:hb:1") is None
     assert store.entry_article(fid, "urn:hb:unbekannt") is None
+
+
+def test_concurrent_claims_never_hand_out_a_feed_twice(opener) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = [opener(owner=f"host-{i}:{i}") for i in range(4)]
+    workers[0].sync_feeds([(f"feed-{n:02d}", f"https://example.org/{n}/rss") for n in range(40)])
+
+    def grab(store: Store) -> list[str]:
+        names: list[str] = []
+        for _ in range(10):
+            names += [f.name for f in store.claim_due_feeds(T0, lease_seconds=600)]
+        return names
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        claimed = [name for names in pool.map(grab, workers) for name in names]
+    assert sorted(claimed) == [f"feed-{n:02d}" for n in range(40)]

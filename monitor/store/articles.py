@@ -57,6 +57,11 @@ class ArticlesMixin(StoreBase):
         with self._db.write() as conn:
             return _upsert(conn, url, values)
 
+    def find_article(self, url: str) -> int | None:
+        """The id of the article stored under this canonical URL, if any (not in STORE_API)."""
+        with self._db.read() as conn:
+            return conn.scalar(select(articles.c.id).where(articles.c.url == url))
+
     def link_entry(self, feed_id: int, key: str, article_id: int) -> None:
         with self._db.write() as conn:
             conn.execute(update(entries).values(article_id=article_id)
