@@ -22,7 +22,7 @@ from monitor.match.normalise import Entry, Normaliser
 
 FIELDS = ("title", "summary", "text")
 LEAD_CHARS = 300          # the first characters of the body count as its lead
-CACHE_SIZE = 512
+CACHE_SIZE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +73,18 @@ def index_field(name: str, text: str, normaliser: Normaliser) -> FieldIndex:
     surface: dict[str, list[int]] = {}
     bases: dict[str, list[int]] = {}
     for n, entry in enumerate(entries):
-        surface.setdefault(entry.keys.surface, []).append(n)
-        for base in entry.keys.bases:
-            bases.setdefault(base, []).append(n)
+        keys = entry.keys
+        found = surface.get(keys.surface)
+        if found is None:
+            surface[keys.surface] = [n]
+        else:
+            found.append(n)
+        for base in keys.bases:
+            found = bases.get(base)
+            if found is None:
+                bases[base] = [n]
+            else:
+                found.append(n)
     lead_end = {"title": len(text), "summary": len(text)}.get(name, LEAD_CHARS)
     return FieldIndex(name, text, entries, surface, bases, tuple(sorted(surface)), lead_end)
 

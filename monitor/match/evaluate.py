@@ -10,6 +10,7 @@ sides: ``a NEAR/2 b`` holds for "a x y b" and "b x y a" but not "a x y z b".
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple, Union
 
@@ -20,7 +21,7 @@ from monitor.match.normalise import Keys, Normaliser, fold, has_word_char
 from monitor.match.parser import format_query, query_error
 
 ALL_FIELDS = (0, 1, 2)
-MAX_PAIRS = 200
+MAX_PAIRS = 50
 
 
 class Occ(NamedTuple):
@@ -154,16 +155,26 @@ class NearM(Matcher):
         ok, rights = self.right.run(doc, memo)
         if not (ok and rights):
             return False, []
-        pairs = [p for a in lefts for b in rights if (p := self._pair(a, b)) is not None]
-        return bool(pairs), pairs[:MAX_PAIRS]
+        pairs = self._pairs(lefts, sorted(rights))
+        return bool(pairs), pairs
 
-    def _pair(self, a: Occ, b: Occ) -> Occ | None:
-        if a.field != b.field:
-            return None
-        gap = b.lo - a.hi - 1 if b.lo > a.hi else a.lo - b.hi - 1
-        if gap < 0 or gap > self.distance:
-            return None
-        return Occ(a.field, min(a.lo, b.lo), max(a.hi, b.hi), tuple(sorted(a.marks + b.marks)), gap)
+    def _pairs(self, lefts: list[Occ], rights: list[Occ]) -> list[Occ]:
+        """Pairs within the distance; ``rights`` sorted, so each left scans only its window."""
+        n, width = self.distance, max(b.hi - b.lo for b in rights)
+        keys = [(b.field, b.lo) for b in rights]
+        pairs: list[Occ] = []
+        for a in lefts:
+            i = bisect.bisect_left(keys, (a.field, a.lo - n - 1 - width))
+            while i < len(rights) and keys[i] <= (a.field, a.hi + n + 1):
+                b = rights[i]
+                gap = b.lo - a.hi - 1 if b.lo > a.hi else a.lo - b.hi - 1
+                if 0 <= gap <= n:
+                    marks = tuple(sorted(a.marks + b.marks))
+                    pairs.append(Occ(a.field, min(a.lo, b.lo), max(a.hi, b.hi), marks, gap))
+                    if len(pairs) >= MAX_PAIRS:
+                        return pairs
+                i += 1
+        return pairs
 
 
 class Compiler:

@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
 LANG = "de"
 CACHE_LIMIT = 400_000      # surface forms kept before the cache is cleared and refilled
 
-WORD_RE = re.compile(r"\w+(?:[-\u2010\u2011.'\u2019&/]\w+)*")
+WORD_RE = re.compile(r"\w+((?:[-\u2010\u2011.'\u2019&/]\w+)+)?")   # group 1: joined
 PART_RE = re.compile(r"\w+")
 WORD_CHAR_RE = re.compile(r"\w")
 _FOLD_TABLE = str.maketrans({
@@ -45,8 +45,7 @@ class Keys:
     bases: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One word (or one part of a joined word) of a field, with offsets into the field."""
 
     lo: int          # first word position it covers
@@ -99,22 +98,25 @@ class Normaliser:
         except (ValueError, TypeError, KeyError):
             return word
 
-    def entries(self, text: str) -> Iterator[Entry]:
+    def entries(self, text: str) -> list[Entry]:
         """Every word of ``text`` with positions; joined words come whole, then by part."""
-        pos = 0
+        out: list[Entry] = []
+        pos, cached, keys, new = 0, self._cache.get, self.keys, tuple.__new__
         for m in WORD_RE.finditer(text):
             word = m.group()
-            if len(word) == len(PART_RE.match(word).group()):  # type: ignore[union-attr]
-                yield Entry(pos, pos, m.start(), m.end(), self.keys(word))
+            if m.group(1) is None:              # the common case, kept lean: it runs per word
+                start, end = m.span()
+                out.append(new(Entry, (pos, pos, start, end, cached(word) or keys(word))))
                 pos += 1
                 continue
             parts = list(PART_RE.finditer(word))
-            yield Entry(pos, pos + len(parts) - 1, m.start(), m.end(), self.keys(word))
+            out.append(Entry(pos, pos + len(parts) - 1, m.start(), m.end(), keys(word)))
             for i, part in enumerate(parts):
                 start = m.start() + part.start()
-                yield Entry(pos + i, pos + i, start, start + len(part.group()),
-                            self.keys(part.group()))
+                out.append(Entry(pos + i, pos + i, start, start + len(part.group()),
+                                 keys(part.group())))
             pos += len(parts)
+        return out
 
     def words(self, text: str) -> list[list[Keys]]:
         """A query's words: one list per written word, the whole word first, then parts."""
