@@ -130,3 +130,15 @@ def test_smtp_sink_files_messages_in_a_maildir(tmp_path: Path) -> None:
 
     assert asyncio.run(deliver()) == 1
     assert [str(m["Subject"]) for m in read_maildir(tmp_path / "inbox")] == ["Grüße aus dem Test"]
+
+
+def test_every_data_file_ships_with_the_package() -> None:
+    """setuptools ships package data only from packages and only by pyproject's globs."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = pyproject["tool"]["setuptools"]["package-data"]["*"]
+    root = Path(str(DATA))
+    for path in root.rglob("*"):
+        if path.is_dir() and path.name != "__pycache__":
+            assert (path / "__init__.py").is_file(), f"{path} is not a package"
+        elif path.is_file() and path.suffix != ".py" and "__pycache__" not in path.parts:
+            assert any(path.match(g) for g in globs), f"{path} is not package data"

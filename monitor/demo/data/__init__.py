@@ -1,0 +1,1 @@
+"""Package data of the demo (a package so that setuptools ships its files)."""
