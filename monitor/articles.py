@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitor import cluster, deltas
 from monitor.config import Config, FeedConfig
@@ -35,9 +35,10 @@ Render = Callable[[list[Delta]], list[OutgoingMail]]
 class EntryResult:
     """What happened to one article: shown per feed by ``poll``."""
 
+    key: str                     # the feed entry's key ('' for a re-check)
     title: str
     url: str
-    status: str                  # the extract status, or "known" / "tombstoned"
+    status: str                  # the extract status, "known", "tombstoned" or "error"
     matched: tuple[str, ...] = ()
     deltas: int = 0
 
@@ -65,9 +66,18 @@ class ArticleProcessor:
     async def process(self, feed: FeedConfig, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
         """New entries become articles; changed entries re-check their article."""
-        jobs = [self._entry(feed, state, e) for e in fresh]
-        jobs += [self._changed(feed, state, e) for e in changed]
+        jobs = [self._guarded(self._entry(feed, state, e), e) for e in fresh]
+        jobs += [self._guarded(self._changed(feed, state, e), e) for e in changed]
         return [r for r in await asyncio.gather(*jobs) if r is not None]
+
+    async def _guarded(self, job: Awaitable[EntryResult | None],
+                       entry: FeedEntry) -> EntryResult | None:
+        """One article's unexpected failure costs that article this poll, not the feed."""
+        try:
+            return await job
+        except Exception:
+            log.exception("article url=%s status=error", entry.link)
+            return EntryResult(entry.key, entry.title, entry.link, "error")
 
     async def recheck(self, item: RecheckItem) -> EntryResult:
         """A scheduled re-check of a matching article, with a conditional GET."""
@@ -79,10 +89,10 @@ class ArticleProcessor:
         except FetchError as exc:
             log.info("recheck url=%s status=error error=%r", item.url, str(exc))
             self._advance(item.article_id, item.stage, item.etag, item.last_modified)
-            return EntryResult(item.title, item.url, "failed")
+            return EntryResult("", item.title, item.url, "failed")
         if result.not_modified:
             self._advance(item.article_id, item.stage, result.etag, result.last_modified)
-            return EntryResult(item.title, item.url, "not_modified")
+            return EntryResult("", item.title, item.url, "not_modified")
         page = await self.extractor.extract(result.body, url=result.final_url,
                                             feed_title=item.title, feed_summary=item.summary)
         return self._evaluate(item.article_id, source, page, stage=item.stage + 1,
@@ -94,15 +104,16 @@ class ArticleProcessor:
         known = self.store.find_article(entry.link) if entry.link else None
         if known is not None:
             self.store.link_entry(state.id, entry.key, known)
-            return EntryResult(entry.title, entry.link, "known")
+            return EntryResult(entry.key, entry.title, entry.link, "known")
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
         ref = self.store.upsert_article(url, at=self.clock(), title=page.title or entry.title,
                                         source=feed.name, site_name=page.site_name)
         if ref.tombstoned:
-            return EntryResult(entry.title, url, "tombstoned")
+            return EntryResult(entry.key, entry.title, url, "tombstoned")
         self.store.link_entry(state.id, entry.key, ref.id)
-        return self._evaluate(ref.id, source, page, stage=0, validators=validators)
+        return self._evaluate(ref.id, source, page, stage=0, validators=validators,
+                              key=entry.key, first=True)
 
     async def _changed(self, feed: FeedConfig, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:
@@ -112,7 +123,7 @@ class ArticleProcessor:
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
         return self._evaluate(article_id, source, page, stage=0, validators=validators,
-                              keep_schedule=True)
+                              key=entry.key)
 
     async def _page(self, feed: FeedConfig,
                     entry: FeedEntry) -> tuple[Page, tuple[str | None, str | None]]:
@@ -132,33 +143,36 @@ class ArticleProcessor:
         return page, (result.etag, result.last_modified)
 
     def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int,
-                  validators: tuple[str | None, str | None],
-                  keep_schedule: bool = False) -> EntryResult:
+                  validators: tuple[str | None, str | None], key: str = "",
+                  first: bool = False) -> EntryResult:
         title = page.title or source.title
         text = page.text if page.status == "ok" else ""
         doc = prepare_document(title=title, summary=source.summary, text=text)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = text or source.summary
-        events = tuple(e for r in results if r.matched
-                       for e in self._events(article_id, r, title, body))
         sig = cluster.signature(body)
+        cluster_id = self._cluster_for(article_id, sig) if first else None
+        events = tuple(e for r in results if r.matched
+                       for e in self._events(article_id, r, title, body, cluster_id))
         outcome = ArticleOutcome(
             article_id=article_id, fetched_at=self.clock(), title=title, text=body,
             text_hash=deltas.text_hash(title, body), extract_status=page.status,
             source=source.name, url=page.canonical_url or source.url, summary=source.summary,
-            published=source.published or page.date, matches=results,
-            events=self._unclustered(events, sig), signature=sig,
-            cluster_id=self._cluster_for(article_id, sig),
-            next_check_at=self._next_check(results, stage, keep_schedule),
-            check_stage=stage, etag=validators[0], last_modified=validators[1])
+            published=source.published or page.date, matches=results, events=events,
+            signature=sig or None, cluster_id=cluster_id,
+            next_check_at=self._next_check(results, stage), check_stage=stage,
+            etag=validators[0], last_modified=validators[1])
         saved = self.store.save_outcome(outcome, render=self.render)
         matched = tuple(r.topic for r in results if r.matched)
-        return EntryResult(title, outcome.url, page.status, matched, len(saved.deltas))
+        return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
 
-    def _events(self, article_id: int, result: MatchResult, title: str,
-                text: str) -> list[NewEvent]:
+    def _events(self, article_id: int, result: MatchResult, title: str, text: str,
+                cluster_id: int | None) -> list[NewEvent]:
         previous = self.store.last_alerted_revision(article_id, result.topic)
         if previous is None:
+            if cluster_id is not None and self.store.cluster_has_new_event(cluster_id,
+                                                                           result.topic):
+                return []   # wire copy of a story already alerted: "also reported by"
             return [NewEvent("new", result.topic, result.score, result.hits)]
         if previous.text_hash == deltas.text_hash(title, text):
             return []
@@ -181,20 +195,21 @@ class ArticleProcessor:
         rows = [r for r in self.store.recent_signatures(since) if r[0] != article_id]
         return cluster.ClusterIndex(rows).find(sig)
 
-    def _unclustered(self, events: tuple[NewEvent, ...], sig: bytes) -> tuple[NewEvent, ...]:
-        """Within the window only a cluster's first article raises ``new`` for a topic."""
-        return events  # refined once the store can say which clusters already alerted
-
-    def _next_check(self, results: Sequence[MatchResult], stage: int,
-                    keep: bool) -> datetime | None:
-        if keep or not any(r.matched for r in results):
+    def _next_check(self, results: Sequence[MatchResult], stage: int) -> datetime | None:
+        """Matching articles are re-checked at the configured offsets after first seen."""
+        if not any(r.matched for r in results):
             return None
+        wait = self._wait_before(stage)
+        return self.clock() + wait if wait is not None else None
+
+    def _wait_before(self, stage: int) -> timedelta | None:
+        """The time from re-check ``stage - 1`` (or first seen) to re-check ``stage``."""
         offsets = self.config.alerts.recheck
-        return self.clock() + offsets[stage] if stage < len(offsets) else None
+        if stage >= len(offsets):
+            return None
+        return offsets[stage] - (offsets[stage - 1] if stage else timedelta(0))
 
     def _advance(self, article_id: int, stage: int, etag: str | None, modified: str | None) -> None:
-        offsets = self.config.alerts.recheck
-        nxt = self.clock() + offsets[stage + 1] - offsets[stage] if stage + 1 < len(offsets) \
-            else None
-        self.store.set_recheck(article_id, next_check_at=nxt, stage=stage + 1, etag=etag,
-                               last_modified=modified)
+        wait = self._wait_before(stage + 1)
+        self.store.set_recheck(article_id, next_check_at=self.clock() + wait if wait else None,
+                               stage=stage + 1, etag=etag, last_modified=modified)

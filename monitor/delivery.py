@@ -8,6 +8,7 @@ directory. ``flush`` hands pending mail to the transport with retries and backof
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -77,9 +78,10 @@ class Delivery:
         mails = [compose_alert(d, self.settings, now=now, message_id=alert_message_id(d))
                  for d in plan.individual]
         if plan.folded:
-            ids = ".".join(str(d.id) for d in plan.folded)
+            ids = ",".join(str(d.id) for d in plan.folded)
+            digest = hashlib.sha1(ids.encode()).hexdigest()[:16]
             mails.append(compose_summary(plan.folded, self.settings, now=now,
-                                         message_id=f"<summary.{ids}@news-monitor>"))
+                                         message_id=f"<summary.{digest}@news-monitor>"))
         return mails
 
     async def flush(self) -> FlushReport:

@@ -88,14 +88,26 @@ class Pipeline:
         result = await self.fetcher.fetch(feed.url, etag=state.etag,
                                           last_modified=state.last_modified)
         if result.not_modified:
-            return self._record_success(feed, state, result, "not_modified", ())
+            return self._record_success(feed, state, result, "not_modified")
         parsed = await asyncio.to_thread(self._parse, result, state)
         changes = self.store.record_entries(state.id, parsed.entries, at=result.fetched_at)
         if changes.guid_changes and not state.guid_unstable:
             self.store.mark_guid_unstable(state.id)
-        fresh = self._countable(state, changes.new, result.fetched_at)
-        results = await self.articles.process(feed, state, fresh, changes.changed)
-        return self._record_success(feed, state, result, "ok", results, new=len(fresh))
+        fresh = await self._process_pending(feed, state, result.fetched_at, changes.changed)
+        return self._record_success(feed, state, result, "ok", fresh, new=len(fresh))
+
+    async def _process_pending(self, feed: FeedConfig, state: FeedState, now: datetime,
+                               changed: Sequence[FeedEntry]) -> list[EntryResult]:
+        """New entries (and any a crash left unprocessed) become articles; an entry is marked
+        done only once its article is stored, so nothing found is ever lost."""
+        pending = self.store.pending_entries(state.id)
+        fresh = self._countable(state, pending, now)
+        keys = {e.key for e in fresh}
+        self.store.finish_entries(state.id, [e.key for e in pending if e.key not in keys])
+        results = await self.articles.process(feed, state, fresh, changed)
+        self.store.finish_entries(state.id, [r.key for r in results
+                                             if r.key in keys and r.status != "error"])
+        return results
 
     def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
         identity = "link" if state.guid_unstable else "auto"
@@ -111,13 +123,14 @@ class Pipeline:
         return tuple(e for e in new if e.has_date and e.published >= since)
 
     def _record_success(self, feed: FeedConfig, state: FeedState, result: FetchResult,
-                        status: str, results: Sequence[EntryResult], new: int = 0) -> FeedOutcome:
+                        status: str, results: Sequence[EntryResult] = (),
+                        new: int = 0) -> FeedOutcome:
         next_poll = backoff.after_success(result.fetched_at, feed.interval, self.rng)
         self.store.record_poll_success(
             state.id, at=result.fetched_at, status=status, etag=result.etag,
             last_modified=result.last_modified, next_poll_at=next_poll, new_entries=new)
         return FeedOutcome(feed.name, status, new_entries=new,
-                           matches=sum(r.matched for r in results),
+                           matches=sum(bool(r.matched) for r in results),
                            deltas=sum(r.deltas for r in results),
                            next_poll_at=next_poll, articles=tuple(results))
 

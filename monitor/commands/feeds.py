@@ -15,6 +15,7 @@ from datetime import datetime
 from monitor.app import compile_topics, open_app, open_store_for
 from monitor.commands import command
 from monitor.config import Config
+from monitor.notify.outbox import FlushReport
 from monitor.pipeline import FeedOutcome
 
 
@@ -67,7 +68,15 @@ async def _poll(config: Config, names: Sequence[str] | None) -> tuple[list[FeedO
     async with open_app(config) as app:
         outcomes = await app.pipeline.run_cycle(due_only=False, names=names)
         report = await app.delivery.flush()
-    return outcomes, report.describe() if report else ""
+    return outcomes, describe_flush(report)
+
+
+def describe_flush(report: FlushReport) -> str:
+    """One line on what delivery did, with the reasons mail could not be delivered."""
+    if not (report.sent or report.failed or report.dead):
+        return ""
+    line = f"mail: {report.sent} delivered, {report.failed} to retry, {report.dead} dead"
+    return line + "".join(f"\n    {error}" for error in report.errors)
 
 
 def _outcome_line(outcome: FeedOutcome) -> str:

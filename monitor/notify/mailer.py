@@ -120,6 +120,7 @@ class MaildirMailer:
         return f"maildir {self.path} {key}"
 
     def _add(self, raw: bytes) -> str:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         box = mailbox.Maildir(self.path, create=True)
         return box.add(raw)
 

@@ -127,6 +127,14 @@ class ArticlesMixin(StoreBase):
         with self._db.read() as conn:
             return [(r.id, r.cluster_id or r.id, bytes(r.signature)) for r in conn.execute(query)]
 
+    def cluster_has_new_event(self, cluster_id: int, topic: str) -> bool:
+        """Did an article of this story cluster already raise ``new`` for this topic?"""
+        query = (select(events.c.id).join(articles, articles.c.id == events.c.article_id)
+                 .where(articles.c.cluster_id == cluster_id, events.c.topic == topic,
+                        events.c.kind == "new").limit(1))
+        with self._db.read() as conn:
+            return conn.scalar(query) is not None
+
     def cluster_sources(self, cluster_id: int) -> list[tuple[str, str]]:
         query = (select(articles.c.source, articles.c.url)
                  .where(articles.c.cluster_id == cluster_id)

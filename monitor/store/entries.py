@@ -30,6 +30,12 @@ def _content(entry: FeedEntry) -> dict[str, Any]:
             "summary": entry.summary, "published": entry.published, "updated": entry.updated}
 
 
+def _entry(row: Row[Any]) -> FeedEntry:
+    return FeedEntry(key=row.key, guid=row.guid, link=row.link, raw_link=row.link,
+                     title=row.title, summary=row.summary, published=row.published or
+                     row.first_seen, updated=row.updated, has_date=bool(row.has_date))
+
+
 def _differs(row: Row[Any], entry: FeedEntry) -> bool:
     return (row.title, row.summary, row.updated) != (entry.title, entry.summary, entry.updated)
 
@@ -73,8 +79,8 @@ class _Comparison:
         for entry in self.batch:
             self._one(entry, dead, set(keys))
         if self.new:
-            rows = [{"feed_id": self.feed_id, "key": e.key, "first_seen": self.at, **_content(e)}
-                    for e in self.new]
+            rows = [{"feed_id": self.feed_id, "key": e.key, "first_seen": self.at,
+                     "has_date": e.has_date, "pending": True, **_content(e)} for e in self.new]
             self.conn.execute(insert(entries), rows)
         return EntryChanges(tuple(self.new), tuple(self.changed), self.guid_changes)
 
@@ -110,6 +116,21 @@ class EntriesMixin(StoreBase):
         log.debug("entries_recorded feed_id=%d new=%d changed=%d guid_changes=%d", feed_id,
                   len(result.new), len(result.changed), result.guid_changes)
         return result
+
+    def pending_entries(self, feed_id: int) -> list[FeedEntry]:
+        """Entries found by a poll whose article has not been processed yet, oldest first."""
+        query = (select(entries).where(entries.c.feed_id == feed_id, entries.c.pending)
+                 .order_by(entries.c.id))
+        with self._db.read() as conn:
+            return [_entry(row) for row in conn.execute(query)]
+
+    def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None:
+        """These entries are done: processed, or baseline that never counts as new."""
+        with self._db.write() as conn:
+            for part in chunks(sorted(set(keys))):
+                conn.execute(update(entries).where(entries.c.feed_id == feed_id,
+                                                   entries.c.key.in_(list(part)))
+                             .values(pending=False))
 
     def entry_article(self, feed_id: int, key: str) -> int | None:
         query = select(entries.c.article_id).where(entries.c.feed_id == feed_id,

@@ -99,6 +99,10 @@ entries = Table(
     Column("published", UTCDateTime), Column("updated", UTCDateTime),
     Column("first_seen", UTCDateTime, nullable=False),
     Column("article_id", Integer, ForeignKey("articles.id", ondelete="SET NULL")),
+    Column("has_date", Boolean, nullable=False, default=True),
+    # True from the poll that found the entry until its article was processed: an entry
+    # whose processing was cut short (crash, bug) is processed again on the next poll.
+    Column("pending", Boolean, nullable=False, default=False),
     UniqueConstraint("feed_id", "key", name="uq_entries_feed_key"),
     Index("ix_entries_feed_link", "feed_id", "link"),
     Index("ix_entries_article", "article_id"),

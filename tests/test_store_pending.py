@@ -1,0 +1,20 @@
+"""Entries stay pending until their article is processed, so a crash never loses a story."""
+
+from __future__ import annotations
+
+from monitor.store import Store
+from tests.test_store_support import T0, entry, store, store_url, opener  # noqa: F401
+
+
+def test_new_entries_are_pending_until_finished(store: Store) -> None:  # noqa: F811
+    store.sync_feeds([("Handelsblatt", "https://www.handelsblatt.com/feed")])
+    feed = store.get_feed("Handelsblatt")
+    assert feed is not None
+    store.record_entries(feed.id, [entry(1), entry(2)], at=T0)
+    pending = store.pending_entries(feed.id)
+    assert [e.key for e in pending] == [entry(1).key, entry(2).key]
+    assert pending[0].title == entry(1).title and pending[0].has_date
+    store.finish_entries(feed.id, [entry(1).key])
+    assert [e.key for e in store.pending_entries(feed.id)] == [entry(2).key]
+    store.record_entries(feed.id, [entry(1), entry(2)], at=T0)   # seen again: still one left
+    assert [e.key for e in store.pending_entries(feed.id)] == [entry(2).key]
