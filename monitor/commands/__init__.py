@@ -54,6 +54,7 @@ def load_all() -> Registry:
     """Import the command modules (each registers itself) and return the registry."""
     from monitor.commands import (  # noqa: F401  (registration side effect)
         deltas,
+        demo,
         explain,
         feeds,
         mail,

@@ -1,0 +1,34 @@
+"""``news-monitor demo [--keep DIR]``: the offline demonstration for a new user.
+
+Needs no configuration: it ignores the config it is given and builds its own for a local
+news site and mail server (see ``monitor.demo``). Exit 0 when every step did what it
+shows, 1 when one did not (the reason is printed), 2 for an unusable ``--keep`` directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from monitor.commands import command
+from monitor.config import Config
+from monitor.demo.run import run_demo
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="keep the demo's state (database, Maildir, digest) in DIR, "
+                             "which must be new or empty; default: a temporary directory "
+                             "removed at the end")
+
+
+@command("demo", "run an offline demonstration: local feeds, alerts, an update, a digest",
+         configure=_arguments, needs_config=False)
+def demo(args: argparse.Namespace, config: Config) -> int:
+    del config   # the demo builds its own
+    if getattr(args, "log_level", None) is None:
+        logging.getLogger().setLevel(logging.WARNING)   # the narrative is the output
+    return asyncio.run(run_demo(sys.stdout, keep=args.keep))
