@@ -29,6 +29,7 @@ from monitor.demo.smtp import SmtpSink, smtp_sink
 from monitor.digests import send_digest
 from monitor.errors import MonitorError
 from monitor.models import Delta
+from monitor.pipeline import FeedOutcome
 
 TOPIC = "alibaba-russland"
 TOPIC_FILE = "topic-alibaba-russland.toml"
@@ -134,7 +135,7 @@ async def _poll(demo: Demo, app: App) -> tuple[list[Delta], list[EmailMessage]]:
     """Every feed once, one after the other: the first outlet's story is the one that alerts,
     and another outlet's wire copy of it joins that story."""
     started, count = app.clock(), len(demo.sink.received)
-    outcomes = []
+    outcomes: list[FeedOutcome] = []
     for feed in app.config.enabled_feeds:
         outcomes += await app.pipeline.run_cycle(due_only=False, names=[feed.name])
     narrate.feeds(demo.out, outcomes)
