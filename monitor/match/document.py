@@ -1,8 +1,9 @@
 """Prepared documents: an article's fields normalised once, indexed, and cached.
 
-A ``Document`` holds, per field (title, summary, text), the field text (NFC), its word
-entries with character offsets, and two dictionaries from folded surface form and from
-folded base form (lemma) to entries, plus the sorted surface keys for prefix wildcards.
+A ``Document`` holds, per field (title, summary, text), the field text (NFC) and two
+dictionaries from folded surface form and from folded base form (lemma) to word
+positions, plus the sorted surface keys for prefix wildcards; character offsets for
+snippets are worked out only for fields that hit.
 Every topic evaluates the same ``Document``; ``DocumentCache`` keeps recently prepared
 documents by content hash (bounded LRU) so several topics and re-checks of an unchanged
 article never normalise it twice. ``prepare_document`` uses a per-process default cache
@@ -15,30 +16,45 @@ import bisect
 import functools
 import hashlib
 import unicodedata
-from collections import OrderedDict
+from collections.abc import Sequence
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 
-from monitor.match.normalise import Entry, Normaliser
+from monitor.match.normalise import WORD_RE, Normaliser, word_spans
 
 FIELDS = ("title", "summary", "text")
-LEAD_CHARS = 300          # the first characters of the body count as its lead
+LEAD_WORDS = 45           # the first words of the body (about 300 characters) are its lead
 CACHE_SIZE = 256
 
 
-@dataclass(frozen=True, slots=True)
-class FieldIndex:
-    """One field of a document, tokenised and indexed."""
+Ids = Sequence[int]   # word positions p, or ~p for a whole joined word starting at p
 
-    name: str
-    text: str
-    entries: tuple[Entry, ...]
-    surface: dict[str, list[int]]     # folded surface form -> entry numbers
-    bases: dict[str, list[int]]       # folded lemma/base form -> entry numbers
-    sorted_keys: tuple[str, ...]      # surface keys, sorted, for prefix search
-    lead_end: int                     # entries starting before this offset are the lead
+
+class FieldIndex:
+    """One field of a document, indexed by word position.
+
+    ``surface`` and ``bases`` map folded forms to ids; an id is a word position ``p`` (a
+    plain word or one part of a joined word) or ``~p`` for a whole joined word, which
+    spans positions ``p`` to ``wide[p]``. Character offsets are worked out only when a
+    snippet needs them.
+    """
+
+    __slots__ = ("name", "text", "surface", "bases", "wide", "sorted_keys", "lead_words",
+                 "_spans")
+
+    def __init__(self, name: str, text: str, surface: dict[str, Ids], bases: dict[str, Ids],
+                 wide: dict[int, int]) -> None:
+        self.name, self.text, self.surface, self.bases, self.wide = name, text, surface, bases, wide
+        self.sorted_keys = sorted(surface)
+        self.lead_words = LEAD_WORDS if name == "text" else 1 << 30
+        self._spans: list[tuple[int, int]] | None = None
+
+    def bounds(self, ident: int) -> tuple[int, int]:
+        """First and last word position of an id."""
+        return (ident, ident) if ident >= 0 else (~ident, self.wide[~ident])
 
     def prefixed(self, prefix: str) -> list[int]:
-        """Entry numbers of every word whose surface form starts with ``prefix``."""
+        """Ids of every word whose surface form starts with ``prefix``."""
         keys = self.sorted_keys
         i = bisect.bisect_left(keys, prefix)
         found: list[int] = []
@@ -46,6 +62,12 @@ class FieldIndex:
             found.extend(self.surface[keys[i]])
             i += 1
         return found
+
+    def char_span(self, lo: int, hi: int) -> tuple[int, int]:
+        """Character offsets in ``text`` of word positions ``lo`` to ``hi``."""
+        if self._spans is None:
+            self._spans = word_spans(self.text)
+        return self._spans[lo][0], self._spans[hi][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,24 +91,22 @@ def content_digest(title: str, summary: str, text: str) -> str:
 
 def index_field(name: str, text: str, normaliser: Normaliser) -> FieldIndex:
     text = unicodedata.normalize("NFC", text)
-    entries = tuple(normaliser.entries(text))
-    surface: dict[str, list[int]] = {}
-    bases: dict[str, list[int]] = {}
-    for n, entry in enumerate(entries):
-        keys = entry.keys
-        found = surface.get(keys.surface)
-        if found is None:
-            surface[keys.surface] = [n]
-        else:
-            found.append(n)
-        for base in keys.bases:
-            found = bases.get(base)
-            if found is None:
-                bases[base] = [n]
-            else:
-                found.append(n)
-    lead_end = {"title": len(text), "summary": len(text)}.get(name, LEAD_CHARS)
-    return FieldIndex(name, text, entries, surface, bases, tuple(sorted(surface)), lead_end)
+    surface: defaultdict[str, list[int]] = defaultdict(list)   # read with .get() only
+    bases: defaultdict[str, list[int]] = defaultdict(list)
+    wide: dict[int, int] = {}
+    pos = 0
+    for keys in normaliser.keys_many(WORD_RE.findall(text)):
+        if keys.parts:
+            wide[pos] = pos + len(keys.parts) - 1
+            surface[keys.surface].append(~pos)
+            for base in keys.bases:
+                bases[base].append(~pos)
+        for k in keys.parts or (keys,):
+            surface[k.surface].append(pos)
+            for base in k.bases:
+                bases[base].append(pos)
+            pos += 1
+    return FieldIndex(name, text, surface, bases, wide)
 
 
 def build_document(

@@ -25,7 +25,8 @@ MAX_PAIRS = 50
 
 
 class Occ(NamedTuple):
-    """Where a clause hit: field number, word positions, (start, end) character marks."""
+    """Where a clause hit: field number, first and last word position, and the word
+    position spans to mark (two for a NEAR pair)."""
 
     field: int
     lo: int
@@ -40,7 +41,7 @@ Step = Union[Keys, str]    # a word's keys, or a prefix (str)
 
 
 def lookup(fi: FieldIndex, step: Step) -> list[int]:
-    """Entry numbers of the words in ``fi`` that ``step`` matches."""
+    """Ids of the words in ``fi`` that ``step`` matches."""
     if isinstance(step, str):
         return fi.prefixed(step)
     found = fi.surface.get(step.surface)
@@ -61,19 +62,24 @@ class Run:
         first = lookup(fi, self.steps[0])
         if not first:
             return []
-        entries = fi.entries
+        spans = [fi.bounds(i) for i in first]
         if len(self.steps) == 1:
-            return [Occ(f, e.lo, e.hi, ((e.start, e.end),)) for e in map(entries.__getitem__, first)]
-        later = [{entries[n].lo: entries[n] for n in lookup(fi, s)} for s in self.steps[1:]]
+            return [Occ(f, lo, hi, ((lo, hi),)) for lo, hi in spans]
+        later = []
+        for step in self.steps[1:]:
+            found = lookup(fi, step)
+            if not found:
+                return []
+            later.append(dict(map(fi.bounds, found)))
         occs = []
-        for e0 in map(entries.__getitem__, first):
-            cur = e0
-            for by_pos in later:
-                cur = by_pos.get(cur.hi + 1)   # type: ignore[assignment]
-                if cur is None:
+        for lo, hi in spans:
+            end: int | None = hi
+            for by_lo in later:
+                end = by_lo.get(end + 1)  # type: ignore[operator]
+                if end is None:
                     break
             else:
-                occs.append(Occ(f, e0.lo, cur.hi, ((e0.start, cur.end),)))
+                occs.append(Occ(f, lo, end, ((lo, end),)))  # type: ignore[arg-type]
         return occs
 
 
@@ -101,7 +107,7 @@ class Clause(Matcher):
         occs: list[Occ] = []
         for f in self.fields:
             fi = doc.fields[f]
-            if fi.entries:
+            if fi.surface:
                 for seq in self.seqs:
                     occs.extend(seq.find(fi, f))
         if len(self.seqs) > 1 and occs:

@@ -9,7 +9,7 @@ plain dict for tools.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from monitor.models import Hit, MatchResult
 
@@ -17,11 +17,6 @@ SNIPPET_CHARS = 160
 ELLIPSIS = "…"
 BOLD, GREEN, RED, RESET = "\x1b[1;33m", "\x1b[1;32m", "\x1b[1;31m", "\x1b[0m"
 _BLANKS = str.maketrans("\n\r\t\v\f", "     ")
-
-
-class _Occurrence(Protocol):
-    @property
-    def marks(self) -> tuple[tuple[int, int], ...]: ...
 
 
 def window(text: str, start: int, end: int) -> tuple[int, int]:
@@ -41,17 +36,20 @@ def window(text: str, start: int, end: int) -> tuple[int, int]:
     return a, b
 
 
-def make_hit(clause: str, field: str, text: str, best: _Occurrence,
-             others: list[Any]) -> Hit:
-    """A ``Hit`` for ``best`` with every occurrence that falls inside its snippet marked."""
-    start, end = best.marks[0][0], best.marks[-1][1]
+Spans = list[tuple[int, int]]
+
+
+def make_hit(clause: str, field: str, text: str, best: Spans, others: list[Spans]) -> Hit:
+    """A ``Hit`` for the character spans ``best``, marking every span of ``others`` that
+    falls inside its snippet."""
+    start, end = best[0][0], best[-1][1]
     a, b = window(text, start, end)
     lead = ELLIPSIS if a > 0 else ""
     body = text[a:b].translate(_BLANKS)
     snippet = lead + body + (ELLIPSIS if b < len(text) else "")
-    spans = sorted({m for o in others for m in o.marks if m[0] >= a and m[1] <= b})
+    spans = sorted({m for o in others for m in o if m[0] >= a and m[1] <= b})
     marks = tuple((s - a + len(lead), e - a + len(lead)) for s, e in merge(spans))
-    term = " … ".join(dict.fromkeys(text[s:e] for s, e in best.marks))
+    term = " … ".join(dict.fromkeys(text[s:e] for s, e in best))
     return Hit(clause=clause, field=field, term=term, snippet=snippet, marks=marks)
 
 

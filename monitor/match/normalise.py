@@ -6,7 +6,7 @@ simplemma (German), and a light fallback for genitive/plural "-s" that simplemma
 alone ("Russlands", "Ventures"). A word is a run of word characters joined by hyphens,
 dots, slashes, apostrophes or ampersands; a joined word ("Russland-Sanktionen",
 "Mail.Ru") yields the whole word plus one entry per part, so it is found whole and by
-part. ``Normaliser`` holds the per-process surface→keys cache and loads simplemma's
+part. Word positions count parts: "Russland-Sanktionen" takes two. ``Normaliser`` holds the per-process surface→keys cache and loads simplemma's
 ~110 MB of lemma data lazily, on the first word it has not seen.
 """
 
@@ -16,14 +16,13 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
 LANG = "de"
 CACHE_LIMIT = 400_000      # surface forms kept before the cache is cleared and refilled
 
-WORD_RE = re.compile(r"\w+((?:[-\u2010\u2011.'\u2019&/]\w+)+)?")   # group 1: joined
+WORD_RE = re.compile(r"\w+(?:[-\u2010\u2011.'\u2019&/]\w+)*")
 PART_RE = re.compile(r"\w+")
 WORD_CHAR_RE = re.compile(r"\w")
 _FOLD_TABLE = str.maketrans({
@@ -39,20 +38,12 @@ def fold(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Keys:
-    """How one word is looked up: its folded surface form and its folded base forms."""
+    """How one word is looked up: its folded surface form, its folded base forms, and for
+    a joined word ("Russland-Sanktionen") the keys of its parts."""
 
     surface: str
     bases: tuple[str, ...]
-
-
-class Entry(NamedTuple):
-    """One word (or one part of a joined word) of a field, with offsets into the field."""
-
-    lo: int          # first word position it covers
-    hi: int          # last word position it covers (a whole joined word spans its parts)
-    start: int       # character offsets in the field text
-    end: int
-    keys: Keys
+    parts: tuple[Keys, ...] = ()
 
 
 class Normaliser:
@@ -75,6 +66,11 @@ class Normaliser:
             self._cache[word] = found
         return found
 
+    def keys_many(self, words: list[str]) -> list[Keys]:
+        """Keys of many words; the cache hit is the hot path of preparing a document."""
+        cached, keys = self._cache.get, self.keys
+        return [cached(w) or keys(w) for w in words]
+
     @property
     def cached_words(self) -> int:
         return len(self._cache)
@@ -85,7 +81,9 @@ class Normaliser:
         bases = {fold(lemma)}
         if lemma == word and len(word) >= 4 and word[-1] == "s" and word[-2:] != "ss":
             bases.add(surface[:-1])      # "Russlands" -> "russland", "Ventures" -> "venture"
-        return Keys(surface, tuple(sorted(bases)))
+        parts = PART_RE.findall(word)
+        joined = tuple(self.keys(p) for p in parts) if len(parts) > 1 else ()
+        return Keys(surface, tuple(sorted(bases)), joined)
 
     def _lemma(self, word: str) -> str:
         if self._lemmatize is None:
@@ -98,34 +96,21 @@ class Normaliser:
         except (ValueError, TypeError, KeyError):
             return word
 
-    def entries(self, text: str) -> list[Entry]:
-        """Every word of ``text`` with positions; joined words come whole, then by part."""
-        out: list[Entry] = []
-        pos, cached, keys, new = 0, self._cache.get, self.keys, tuple.__new__
-        for m in WORD_RE.finditer(text):
-            word = m.group()
-            if m.group(1) is None:              # the common case, kept lean: it runs per word
-                start, end = m.span()
-                out.append(new(Entry, (pos, pos, start, end, cached(word) or keys(word))))
-                pos += 1
-                continue
-            parts = list(PART_RE.finditer(word))
-            out.append(Entry(pos, pos + len(parts) - 1, m.start(), m.end(), keys(word)))
-            for i, part in enumerate(parts):
-                start = m.start() + part.start()
-                out.append(Entry(pos + i, pos + i, start, start + len(part.group()),
-                                 keys(part.group())))
-            pos += len(parts)
-        return out
-
     def words(self, text: str) -> list[list[Keys]]:
         """A query's words: one list per written word, the whole word first, then parts."""
-        out: list[list[Keys]] = []
-        for m in WORD_RE.finditer(text):
-            parts = [p.group() for p in PART_RE.finditer(m.group())]
-            whole = [self.keys(m.group())] if len(parts) > 1 else []
-            out.append(whole + [self.keys(p) for p in parts])
-        return out
+        return [[k, *k.parts] if k.parts else [k] for k in self.keys_many(WORD_RE.findall(text))]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Character (start, end) of every word position: a joined word's parts one by one."""
+    spans: list[tuple[int, int]] = []
+    for m in WORD_RE.finditer(text):
+        parts = list(PART_RE.finditer(m.group()))
+        if len(parts) == 1:
+            spans.append(m.span())
+        else:
+            spans.extend((m.start() + p.start(), m.start() + p.end()) for p in parts)
+    return spans
 
 
 def has_word_char(text: str) -> bool:

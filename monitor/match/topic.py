@@ -4,7 +4,7 @@
 ``Document`` and returns a ``MatchResult``: ``matched`` is true when the boolean query
 holds and the score reaches ``min_score``. The score sums, over every positive clause
 that hit (a word, phrase or alias; a NEAR counts as one clause), the weight of its best
-occurrence (title 3, lead 2: the summary or the first 300 characters of the text,
+occurrence (title 3, lead 2: the summary or the first 45 words of the text,
 body 1), raised by up to 2x for a tight NEAR, plus 0.1 per further occurrence (up to
 0.5). Each such clause becomes a ``Hit`` per field with a marked snippet.
 """
@@ -80,7 +80,7 @@ def dedupe(found: list[Found]) -> list[Found]:
 def occ_weight(occ: Occ, doc: Document, distance: int | None) -> float:
     if occ.field == 0:
         weight = TITLE_WEIGHT
-    elif occ.field == 1 or occ.marks[0][0] < doc.fields[occ.field].lead_end:
+    elif occ.lo < doc.fields[occ.field].lead_words:
         weight = LEAD_WEIGHT
     else:
         weight = BODY_WEIGHT
@@ -102,7 +102,9 @@ def field_hits(m: Matcher, occs: list[Occ], doc: Document) -> list[Hit]:
         mine = [o for o in occs if o.field == f]
         if mine:
             best = max(mine, key=lambda o: (occ_weight(o, doc, distance), -o.lo))
-            hits.append(make_hit(m.label, name, doc.fields[f].text, best, mine))
+            fi = doc.fields[f]
+            chars = [[fi.char_span(lo, hi) for lo, hi in o.marks] for o in mine]
+            hits.append(make_hit(m.label, name, fi.text, chars[mine.index(best)], chars))
     return hits
 
 
