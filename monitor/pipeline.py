@@ -93,11 +93,12 @@ class Pipeline:
         changes = self.store.record_entries(state.id, parsed.entries, at=result.fetched_at)
         if changes.guid_changes and not state.guid_unstable:
             self.store.mark_guid_unstable(state.id)
-        fresh = await self._process_pending(feed, state, result.fetched_at, changes.changed)
-        return self._record_success(feed, state, result, "ok", fresh, new=len(fresh))
+        new, results = await self._process_pending(feed, state, result.fetched_at,
+                                                   changes.changed)
+        return self._record_success(feed, state, result, "ok", results, new=new)
 
     async def _process_pending(self, feed: FeedConfig, state: FeedState, now: datetime,
-                               changed: Sequence[FeedEntry]) -> list[EntryResult]:
+                               changed: Sequence[FeedEntry]) -> tuple[int, list[EntryResult]]:
         """New entries (and any a crash left unprocessed) become articles; an entry is marked
         done only once its article is stored, so nothing found is ever lost."""
         pending = self.store.pending_entries(state.id)
@@ -107,7 +108,7 @@ class Pipeline:
         results = await self.articles.process(feed, state, fresh, changed)
         self.store.finish_entries(state.id, [r.key for r in results
                                              if r.key in keys and r.status != "error"])
-        return results
+        return len(fresh), results
 
     def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
         identity = "link" if state.guid_unstable else "auto"

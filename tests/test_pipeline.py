@@ -1,0 +1,87 @@
+"""One feed through the pipeline against a local server: schedule state, backoff,
+Retry-After, baseline on first poll, and failures recorded as data."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.app import open_app
+from monitor.config import load_config
+from monitor.models import FeedState
+from tests.conftest import NewsSite, write_config
+from tests.newsroom import LAYOFFS, OTHER, Item, page, rss
+
+
+def config_for(site: NewsSite, tmp_path: Path, *feeds: str):  # type: ignore[no-untyped-def]
+    return load_config(write_config(tmp_path, [
+        {"name": name, "url": site.url(f"/{name}.xml"), "interval": "10m"} for name in feeds]),
+        env={})
+
+
+def state(app, name: str) -> FeedState:  # type: ignore[no-untyped-def]
+    found = app.store.get_feed(name)
+    assert found is not None
+    return found
+
+
+def cycle(config, *, now: datetime | None = None):  # type: ignore[no-untyped-def]
+    async def run():  # type: ignore[no-untyped-def]
+        clock = (lambda: now) if now else None
+        async with open_app(config, **({"clock": clock} if clock else {})) as app:
+            outcomes = await app.pipeline.run_cycle(due_only=False)
+            return outcomes, {s.name: s for s in app.store.feed_states()}
+    return asyncio.run(run())
+
+
+def test_retry_after_sets_next_poll_and_backoff_grows_then_resets(site: NewsSite,
+                                                                   tmp_path: Path) -> None:
+    site.put("/busy.xml", "Wartung", "text/plain", status=503, headers={"Retry-After": "3600"})
+    site.put("/broken.xml", "kaputt", "text/plain", status=500)
+    config = config_for(site, tmp_path, "busy", "broken")
+    before = datetime.now(UTC)
+    outcomes, states = cycle(config)
+    assert {o.feed: o.status for o in outcomes} == {"busy": "error", "broken": "error"}
+    assert states["busy"].next_poll_at >= before + timedelta(seconds=3600)
+    assert "503" in (states["busy"].last_error or "")
+    waits = []
+    for _ in range(3):
+        _, states = cycle(config)
+        waits.append(states["broken"].next_poll_at - states["broken"].last_polled_at)
+    assert states["broken"].consecutive_errors == 4
+    assert waits[-1] > waits[0]           # 2, 4, 8 intervals (jittered into the upper half)
+    assert waits[-1] >= timedelta(minutes=40)
+    site.put("/broken.xml", rss(site.url("").rstrip("/"), "wieder da", []))
+    _, states = cycle(config)
+    assert states["broken"].consecutive_errors == 0 and states["broken"].last_status == "ok"
+    assert states["broken"].next_poll_at - states["broken"].last_polled_at <= timedelta(minutes=11)
+
+
+def test_first_poll_is_a_baseline_of_old_entries(site: NewsSite, tmp_path: Path) -> None:
+    base = site.url("").rstrip("/")
+    site.put("/a1", page(LAYOFFS), "text/html; charset=utf-8")
+    site.put("/a2", page(OTHER), "text/html; charset=utf-8")
+    site.put("/feed.xml", rss(base, "Kurier", [
+        Item(LAYOFFS.headline, "/a1", "Stellenabbau.", guid="1", age=timedelta(days=3)),
+        Item(OTHER.headline, "/a2", "Dax fester.", guid="2", age=timedelta(hours=2)),
+    ]))
+    config = config_for(site, tmp_path, "feed")
+    outcomes, states = cycle(config)
+    assert outcomes[0].new_entries == 1          # the three-day-old story is baseline
+    assert outcomes[0].matches == 0
+    assert states["feed"].entries_count == 2 and states["feed"].baseline_done
+    assert site.hits("/a1") == []                # baseline articles are not even fetched
+
+
+def test_one_broken_feed_never_stops_the_others(site: NewsSite, tmp_path: Path) -> None:
+    base = site.url("").rstrip("/")
+    site.put("/a1", page(LAYOFFS), "text/html; charset=utf-8")
+    site.put("/good.xml", rss(base, "Kurier", [Item(LAYOFFS.headline, "/a1", "Abbau.")]))
+    site.put("/html.xml", "<html><body>Fehlerseite</body></html>", "text/html")
+    config = config_for(site, tmp_path, "good", "html")
+    outcomes, states = cycle(config)
+    by_name = {o.feed: o for o in outcomes}
+    assert by_name["good"].status == "ok" and by_name["good"].matches == 1
+    assert by_name["html"].status == "error"
+    assert states["html"].last_error == "not a feed: HTML page"
