@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.match import (
     DocumentCache, compile_topic, explanation_json, prepare_document, render_explanation,
@@ -205,3 +207,25 @@ def test_offsets_survive_decomposed_umlauts() -> None:
     result = run("börse", text=text)
     (hit,) = result.hits
     assert result.matched and hit.snippet[slice(*hit.marks[0])] == "Börse"
+
+
+PIECES = st.one_of(
+    st.sampled_from(["Alibaba", "AliExpress", "Russland-Sanktionen", "russischen", "Mail.Ru",
+                     "АлиЭкспресс", "Россия", "Bo\u0308rse", "ﬁnanz", "Joint-Venture-Partner",
+                     "\n", "-", ".", "…", "ß", "İstanbul", "x" * 40]),
+    st.text(max_size=12),
+)
+TEXTS = st.lists(PIECES, max_size=60).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXTS, TEXTS)
+def test_any_text_evaluates_and_marks_stay_on_the_hit_words(title: str, text: str) -> None:
+    topic = compile_topic("t", "(@alibaba NEAR/5 @russland) OR mail.ru OR börse",
+                          aliases=ALIASES)
+    result = topic.evaluate(prepare_document(title=title, summary="", text=text), explain=True)
+    for hit in result.hits:
+        assert hit.marks and hit.field in ("title", "text")
+        for start, end in hit.marks:
+            assert 0 <= start < end <= len(hit.snippet)
+            assert hit.snippet[start:end].strip() == hit.snippet[start:end]

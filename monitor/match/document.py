@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import threading
 import unicodedata
 from collections.abc import Sequence
 from collections import OrderedDict, defaultdict
@@ -124,21 +125,24 @@ class DocumentCache:
         self.maxsize = maxsize
         self.normaliser = normaliser or Normaliser()
         self._docs: OrderedDict[str, Document] = OrderedDict()
+        self._lock = threading.Lock()       # extraction may run in worker threads
         self.hits = 0
         self.misses = 0
 
     def prepare(self, title: str, summary: str, text: str) -> Document:
         digest = content_digest(title, summary, text)
-        doc = self._docs.get(digest)
-        if doc is not None:
-            self.hits += 1
-            self._docs.move_to_end(digest)
-            return doc
-        self.misses += 1
+        with self._lock:
+            doc = self._docs.get(digest)
+            if doc is not None:
+                self.hits += 1
+                self._docs.move_to_end(digest)
+                return doc
+            self.misses += 1
         doc = build_document(title, summary, text, self.normaliser, digest)
-        self._docs[digest] = doc
-        if len(self._docs) > self.maxsize:
-            self._docs.popitem(last=False)
+        with self._lock:
+            self._docs[digest] = doc
+            if len(self._docs) > self.maxsize:
+                self._docs.popitem(last=False)
         return doc
 
     def __len__(self) -> int:

@@ -11,6 +11,7 @@ body 1), raised by up to 2x for a tight NEAR, plus 0.1 per further occurrence (u
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from monitor.match.ast import Node
@@ -18,8 +19,10 @@ from monitor.match.document import FIELDS, Document, default_cache
 from monitor.match.evaluate import AndM, Clause, Compiler, Matcher, Memo, NearM, Occ, OrM
 from monitor.match.explain import make_hit
 from monitor.match.normalise import Normaliser
-from monitor.match.parser import parse_query
+from monitor.match.parser import format_query, parse_query
 from monitor.models import Hit, MatchResult
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MIN_SCORE = 1.0
 MAX_HITS = 12
@@ -120,4 +123,5 @@ def compile_topic(
     node = parse_query(query, topic=name)
     norm = normaliser or default_cache().normaliser
     root = Compiler(query, name, aliases, norm).compile(node)
+    log.info("topic_compiled topic=%s min_score=%.2f query=%r", name, min_score, format_query(node))
     return Topic(name, query, node, root, float(min_score))
