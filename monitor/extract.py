@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import copy
 import functools
 import logging
 import multiprocessing
@@ -44,10 +45,10 @@ CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re
 PRUNE_TOKENS = ("kommentare", "leserkommentar", "leser-kommentar", "kommentarbereich",
                 "leserstimme", "leserbrief", "lesermeinung", "mehr-zum-thema", "lesetipp",
                 "related")
-PRUNE_XPATH = "|".join(
-    "//*[not(self::html or self::body or self::main or self::article) and not(.//h1) and "
-    f"(contains(translate(@class, 'KLMER', 'klmer'), '{t}') or "
-    f"contains(translate(@id, 'KLMER', 'klmer'), '{t}'))]" for t in PRUNE_TOKENS)
+_LOWER = "translate(concat(@class, ' ', @id), 'KLMER', 'klmer')"
+PRUNE_XPATH = ("//*[(" + " or ".join(f"contains({_LOWER}, '{t}')" for t in PRUNE_TOKENS)
+               + ") and not(self::html or self::body or self::main or self::article)"
+               " and not(.//h1)]")
 WARM_PAGE = ("<html lang='de'><body><article><h1>Probe</h1><p>"
              + "Ein kurzer Absatz zum Aufwärmen der Extraktion. " * 20
              + "</p></article></body></html>")
@@ -120,24 +121,35 @@ def decode_html(data: bytes) -> str:
 
 def head_url(tree: Any, url: str) -> str:
     """rel=canonical, else og:url, when absolute http(s) (same site first), else ``url``."""
-    found = tree.xpath('//link[@rel="canonical"]/@href|//meta[@property="og:url"]/@content')
-    candidates = [urljoin(url, str(href).strip()) for href in found]
-    usable = [c for c in candidates if urlsplit(c).scheme in ("http", "https")
-              and urlsplit(c).hostname]
+    found = [*tree.xpath('/html/head/link[@rel="canonical"]/@href'),
+             *tree.xpath('/html/head/meta[@property="og:url"]/@content')]
+    usable = [c for c in (absolute_url(url, str(href)) for href in found) if c]
     same = [c for c in usable if same_site(c, url)]
     return (same or usable or [url])[0]
 
 
+def absolute_url(base: str, href: str) -> str:
+    """``href`` resolved against ``base`` if that makes an http(s) URL with a host, else ''."""
+    try:
+        candidate = urljoin(base, href.strip())
+        parts = urlsplit(candidate)
+        return candidate if parts.scheme in ("http", "https") and parts.hostname else ""
+    except ValueError:   # a malformed host such as "http://[::1"
+        return ""
+
+
 def same_site(a: str, b: str) -> bool:
+    """Both URLs on the same registrable domain (www.faz.net and faz.net are one site)."""
     from courlan import extract_domain
 
-    return bool(extract_domain(a)) and extract_domain(a) == extract_domain(b)
+    domain = extract_domain(a)
+    return bool(domain) and domain == extract_domain(b)
 
 
 def head_language(tree: Any) -> str:
     """The primary language subtag from <html lang>, Content-Language or og:locale."""
-    for value in tree.xpath('/html/@lang|//meta[@http-equiv="content-language"]/@content'
-                            '|//meta[@property="og:locale"]/@content'):
+    for value in tree.xpath('/html/@lang|/html/head/meta[@http-equiv="content-language"]'
+                            '/@content|/html/head/meta[@property="og:locale"]/@content'):
         tag = re.split(r"[-_,;\s]", str(value).strip().lower())[0]
         if tag.isalpha() and 2 <= len(tag) <= 3:
             return tag
@@ -158,13 +170,58 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def run_trafilatura(tree: Any, url: str) -> Any:
-    """trafilatura on a parsed tree, with news settings; a Document or None."""
+    """trafilatura's main text on a parsed tree, with news settings; a Document or None."""
     import trafilatura
 
     return trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
         favor_precision=True, include_images=False, include_links=False,
-        prune_xpath=PRUNE_XPATH, date_extraction_params=dict(DATE_PARAMS))
+        prune_xpath=PRUNE_XPATH)
+
+
+def metadata_tree(tree: Any) -> Any:
+    """The head, JSON-LD and the article (the <article> or <main> with the h1) only.
+
+    Bylines and dates are looked for there, not in menus and teasers of other stories:
+    more often right, and a fraction of the cost on large pages.
+    """
+    from lxml.html import Element
+
+    region = tree.xpath("(//article[.//h1]|//main[.//h1])[1]")
+    head = tree.find("head")
+    if not region or head is None:
+        return tree
+    root, body = Element("html"), Element("body")
+    root.append(copy.deepcopy(head))
+    root.append(body)
+    for part in (region[0], *tree.xpath('//body//script[@type="application/ld+json"]')):
+        body.append(copy.deepcopy(part))
+    return root
+
+
+def page_metadata(tree: Any, url: str) -> Any:
+    """trafilatura's metadata readers and htmldate, without the costly parts we never use.
+
+    ``with_metadata=True`` would also scan every link for categories, tags and a licence,
+    which doubles the cost of a page with a large menu.
+    """
+    from htmldate import find_date
+    from trafilatura import metadata as meta
+
+    tree = metadata_tree(tree)
+    found = meta.examine_meta(tree)
+    if found.author and " " not in found.author:   # a handle, not a name (as trafilatura)
+        found.author = None
+    try:
+        found = meta.extract_meta_json(tree, found)
+    except Exception as exc:  # trafilatura's JSON-LD reader on broken JSON
+        log.debug("json-ld unreadable url=%s error=%s", url, exc)
+    found.title = found.title or meta.extract_title(tree)
+    found.author = found.author or meta.extract_author(tree)
+    found.sitename = (found.sitename or meta.extract_sitename(tree) or "").lstrip("@")
+    found.date = find_date(tree, url=url, **DATE_PARAMS)
+    found.clean_and_trim()
+    return found
 
 
 def parse_tree(html: bytes | str) -> Any:
@@ -192,15 +249,16 @@ def _extract(html: bytes | str, url: str, feed_title: str, feed_summary: str) ->
     doc = run_trafilatura(tree, url)
     text = (doc.text or "").strip() if doc is not None else ""
     wall = detect_wall(text, summary=feed_summary, tree=tree)
-    page_title = (doc.title or "").strip() if doc is not None else ""
+    info = page_metadata(tree, url)
+    page_title = (info.title or "").strip()
     canonical = clean_url(head_url(tree, url))
     if wall is not None:
         return Page(url=url, canonical_url=canonical, title=feed_title or page_title,
                     text=feed_summary, status=wall.status, detail=wall.detail)
     return Page(url=url, canonical_url=canonical, title=page_title or feed_title,
-                text=text, status="ok", author=(doc.author or "").strip(),
-                date=parse_date(doc.date), site_name=(doc.sitename or "").strip(),
-                language=head_language(tree) or (doc.language or ""))
+                text=text, status="ok", author=(info.author or "").strip(),
+                date=parse_date(info.date), site_name=(info.sitename or "").strip(),
+                language=head_language(tree))
 
 
 # ---------------------------------------------------------------- the worker pool

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -70,6 +70,21 @@ def test_opinion_piece_marked_kommentar_is_kept() -> None:
     p = extract(html)
     assert p.status == "ok"
     assert "Familienunternehmen rechnet nun" in p.text and "Werk im tschechischen" in p.text
+
+
+def test_byline_and_date_come_from_the_article_not_the_teasers() -> None:
+    html = page("artikel_sidebar.html").replace(b'<meta name="date" content="2024-03-07">', b"")
+    html = html.replace(
+        "<div class=\"story-meta\">Von Jonas Hertweck · 07.03.2024</div>".encode(),
+        b'<div class="story-meta">Von <a rel="author" href="/autor/jh">Jonas Hertweck</a> '
+        b'<time datetime="2024-03-07T10:15:00+01:00">7. M\xc3\xa4rz 2024</time></div>')
+    html = html.replace(b'<header id="masthead">', b'<header id="masthead"><div class="eilmeldung">'
+                        b'<span class="author">Von <a rel="author" href="/autor/em">Erika Muster'
+                        b'</a></span><time datetime="2023-01-05T08:00:00+01:00">5.1.</time> '
+                        b'<a href="/rubel">Rubel f\xc3\xa4llt</a></div>')
+    p = extract(html)
+    assert p.author == "Jonas Hertweck"
+    assert p.date is not None and p.date.date() == date(2024, 3, 7)
 
 
 def test_consent_wall_keeps_feed_summary() -> None:
@@ -162,6 +177,10 @@ def with_head(extra: str) -> bytes:
      "https://suedwest-wirtschaft.de/og-a1"),
     ('<link rel="canonical" href="https://www.dpa-partner.de/kessler">',
      "https://www.dpa-partner.de/kessler"),
+    ('<meta property="og:url" content="https://suedwest-wirtschaft.de/og-a1">'
+     '<link rel="canonical" href="https://suedwest-wirtschaft.de/kessler-a1">',
+     "https://suedwest-wirtschaft.de/kessler-a1"),
+    ('<link rel="canonical" href="http://[::1">', "https://suedwest-wirtschaft.de/fetched?id=7"),
     ("", "https://suedwest-wirtschaft.de/fetched?id=7"),
 ])
 def test_canonical_url(extra: str, expected: str) -> None:
