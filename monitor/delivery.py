@@ -1,9 +1,13 @@
 """Delivery wiring: which mails the deltas cause, which transport carries them, and the flush.
 
 Alert mails are rendered here inside the store transaction that records their deltas (the
-store calls ``render_alerts``), so a delta and its mail exist together or not at all. The
-transport is SMTP when ``[email.smtp]`` is configured, else a Maildir under the state
-directory. ``flush`` hands pending mail to the transport with retries and backoff.
+store calls ``render_alerts``), so a delta and its mail exist together or not at all; a mail
+that cannot be built is stored dead with its error instead of failing the transaction.
+Deltas past ``[alerts] max_per_hour``, and every delta in mode "hourly", are recorded as
+folded in that same transaction; ``send_hourly_summary`` (called hourly by the service)
+mails them as one summary. The transport is SMTP when ``[email.smtp]`` is configured, else
+a Maildir under the state directory. ``flush`` hands pending mail to the transport with
+retries and backoff.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from typing import Literal
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -18,12 +23,16 @@ from monitor.config import Config
 from monitor.models import Delta, OutgoingMail
 from monitor.notify.alerts import plan_alerts
 from monitor.notify.compose import compose_alert, compose_summary
+from monitor.notify.headers import clean_header_value
 from monitor.notify.mailer import MaildirMailer, Mailer, SmtpMailer
 from monitor.notify.outbox import FlushReport, flush_outbox
 from monitor.notify.settings import MailSettings, SmtpSettings
 from monitor.store import Store
+from monitor.store.outbox import DeadLetter, FoldedAlert
 
 log = logging.getLogger(__name__)
+HOUR = timedelta(hours=1)
+SUMMARY_GAP = timedelta(minutes=55)   # at most one summary per hourly run, with slack
 
 
 def mail_settings(config: Config, *, to: Sequence[str] | None = None) -> MailSettings:
@@ -58,7 +67,7 @@ def transport_label(config: Config) -> str:
 
 
 class Delivery:
-    """Renders alerts for new deltas and flushes the outbox through the transport."""
+    """Renders alerts for new deltas, summarises folded ones, and flushes the outbox."""
 
     def __init__(self, config: Config, store: Store, clock: Callable[[], datetime],
                  mailer: Mailer | None = None) -> None:
@@ -67,29 +76,83 @@ class Delivery:
         self.mailer = mailer or make_mailer(config)
 
     def render_alerts(self, deltas: list[Delta]) -> list[OutgoingMail]:
-        """The mails for deltas just recorded (called inside the store's transaction)."""
+        """The mails for deltas just recorded (called inside the store's transaction).
+
+        The hourly cap counts alert mails queued in the last hour (not only those already
+        sent), so a cycle with many articles cannot exceed it before its first flush.
+        """
         alerts = self.config.alerts
         if alerts.mode == "off" or not deltas:
             return []
         now = self.clock()
-        sent = self.store.alerts_sent_since(now - timedelta(hours=1))
+        queued = self.store.alerts_queued_since(now - HOUR)
         plan = plan_alerts(deltas, mode=alerts.mode, max_per_hour=alerts.max_per_hour,
-                           sent_last_hour=sent)
-        mails = [compose_alert(d, self.settings, now=now, message_id=alert_message_id(d))
-                 for d in plan.individual]
-        if plan.folded:
-            ids = ",".join(str(d.id) for d in plan.folded)
-            digest = hashlib.sha1(ids.encode()).hexdigest()[:16]
-            mails.append(compose_summary(plan.folded, self.settings, now=now,
-                                         message_id=f"<summary.{digest}@news-monitor>"))
-        return mails
+                           sent_last_hour=queued)
+        folded = [FoldedAlert(message_id=alert_message_id(d), kind="alert", recipients=(),
+                              subject="", raw=b"", event_id=d.id) for d in plan.folded]
+        if folded:
+            log.info("alerts_folded count=%d mode=%s queued_last_hour=%d", len(folded),
+                     alerts.mode, queued)
+        return [self._alert(d, now) for d in plan.individual] + list(folded)
 
-    async def flush(self) -> FlushReport:
-        """Deliver what is pending; failures are recorded on each mail, never raised."""
-        report = await flush_outbox(self.store, self.mailer, clock=self.clock)
+    def _alert(self, delta: Delta, now: datetime) -> OutgoingMail:
+        message_id = alert_message_id(delta)
+        return self._built("alert", message_id, delta.title, lambda: compose_alert(
+            delta, self.settings, now=now, message_id=message_id))
+
+    def _built(self, kind: Literal["alert", "summary"], message_id: str, title: str,
+               build: Callable[[], OutgoingMail]) -> OutgoingMail:
+        """The composed mail, or a dead letter with the reason when it cannot be built."""
+        try:
+            return build()
+        except Exception as exc:  # noqa: BLE001 - one bad mail must not lose its delta
+            log.exception("mail_unbuildable message_id=%s", message_id)
+            return DeadLetter(message_id=message_id, kind=kind, recipients=self.settings.to,
+                              subject=clean_header_value(title), raw=b"",
+                              error=f"cannot build the mail: {type(exc).__name__}: {exc}")
+
+    def queue_hourly_summary(self) -> int:
+        """Queue one summary of every folded delta not yet summarised; returns how many it
+        lists (0 when there are none, or a summary was queued less than an hour ago)."""
+        now = self.clock()
+        last = self.store.last_summary_at()
+        if last is not None and now - last < SUMMARY_GAP:
+            return 0
+        deltas = self.store.folded_deltas()
+        if not deltas:
+            return 0
+        ids = [d.id for d in deltas]
+        key = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:16]
+        message_id = f"<summary.{key}@news-monitor>"
+        mail = self._built("summary", message_id, "Sammelmeldung", lambda: compose_summary(
+            deltas, self.settings, now=now, message_id=message_id))
+        if not self.store.enqueue_summary(mail, ids, at=now):
+            return 0
+        log.info("summary_queued message_id=%s deltas=%d", message_id, len(ids))
+        return len(ids)
+
+    async def send_hourly_summary(self) -> FlushReport:
+        """The hourly job: queue the summary of folded deltas, then flush the outbox."""
+        self.queue_hourly_summary()
+        return await self.flush()
+
+    async def flush(self, *, include_waiting: bool = False) -> FlushReport:
+        """Deliver what is due; ``include_waiting`` also tries mails still backing off (a user
+        running ``poll`` or ``outbox --flush`` wants everything tried now). Failures are
+        recorded on each mail, never raised."""
+        if include_waiting:
+            self.store.reschedule_pending(self.clock())
+        report = await flush_outbox(self.store, self.mailer, clock=self.clock,
+                                    lease_seconds=self.lease_seconds)
         if report.sent or report.failed or report.dead:
             log.info("outbox sent=%d failed=%d dead=%d", report.sent, report.failed, report.dead)
         return report
+
+    @property
+    def lease_seconds(self) -> float:
+        """Long enough for one SMTP session of several commands, each up to the timeout."""
+        smtp = self.config.email.smtp
+        return 60 + 8 * (smtp.timeout.total_seconds() if smtp else 5)
 
 
 def alert_message_id(delta: Delta) -> str:

@@ -4,7 +4,9 @@ The store is reached only through the small ``OutboxStore`` protocol (claim, mar
 failed), so this module never imports the store. A mail is marked sent only after the server
 accepted it; a transient failure is retried with capped exponential backoff and jitter; a
 permanent failure, or too many attempts, makes it dead so it never blocks the queue; one
-mail's failure never stops the others.
+mail's failure never stops the others. Mails are claimed one at a time, each under a lease
+long enough for one SMTP session, so a second process never sends a mail this one is
+still sending, and a mail left leased by a killed process is free again once its lease ends.
 """
 
 from __future__ import annotations
@@ -55,12 +57,19 @@ class Backoff:
 
 async def flush_outbox(store: OutboxStore, mailer: Mailer, *, clock: Callable[[], datetime],
                        limit: int = 50, base_delay: float = 60, max_delay: float = 6 * 3600,
-                       max_attempts: int = 20, rng: random.Random | None = None) -> FlushReport:
-    """Try every claimed mail once; returns what happened."""
+                       max_attempts: int = 20, rng: random.Random | None = None,
+                       lease_seconds: float = 300) -> FlushReport:
+    """Try each due mail once (at most ``limit``); returns what happened."""
     policy = Backoff(base_delay, max_delay, max_attempts)
     chance = rng or random.Random()
-    outcomes = [await _deliver_recorded(store, mailer, item, clock, policy, chance)
-                for item in store.claim_pending(clock(), limit=limit)]
+    outcomes: list[tuple[str, str]] = []
+    tried: set[int] = set()
+    while len(outcomes) < limit:
+        claimed = store.claim_pending(clock(), limit=1, lease_seconds=lease_seconds)
+        if not claimed or claimed[0].id in tried:
+            break
+        tried.add(claimed[0].id)
+        outcomes.append(await _deliver_recorded(store, mailer, claimed[0], clock, policy, chance))
     errors = tuple(error for _, error in outcomes if error)
     return FlushReport(sent=sum(o == "sent" for o, _ in outcomes),
                        failed=sum(o == "failed" for o, _ in outcomes),
@@ -81,6 +90,8 @@ async def _deliver_recorded(store: OutboxStore, mailer: Mailer, item: OutboxItem
 async def _deliver(store: OutboxStore, mailer: Mailer, item: OutboxItem,
                    clock: Callable[[], datetime], policy: Backoff,
                    rng: random.Random) -> tuple[str, str]:
+    if not item.raw:
+        return _fail(store, item, clock(), item.last_error or "the mail could not be built")
     try:
         reply = await mailer.send(_mail(item))
     except PermanentDeliveryError as exc:

@@ -181,6 +181,17 @@ events = Table(
     **_AUTO,
 )
 
+# A delta folded into the hourly summary (over the cap, or hourly mode); the summary's
+# Message-ID once one was queued for it.
+alert_folds = Table(
+    "alert_folds", metadata,
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("folded_at", UTCDateTime, nullable=False),
+    Column("summary_message_id", String(300)),
+    Index("ix_alert_folds_summary", "summary_message_id"),
+)
+
 tombstones = Table(
     "tombstones", metadata,
     Column("kind", String(10), primary_key=True),      # "url" or "entry"
