@@ -164,7 +164,7 @@ def run(quick: bool = False) -> dict[str, float | int | bool]:
     html = pages(20 if quick else 100)
     fns = [bare, bare_news, ours]
     per_page_ms(fns, html[:3], 1)      # warm every path's lazy imports
-    bare_ms, news_ms, ours_ms = per_page_ms(fns, html, 1 if quick else 3)
+    bare_ms, news_ms, ours_ms = per_page_ms(fns, html, 1 if quick else 5)
     workers = os.cpu_count() or 1
     seq_s = sequential_seconds(html)
     pool_s = asyncio.run(pool_seconds(html, workers))

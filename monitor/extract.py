@@ -265,7 +265,12 @@ def _extract(html: bytes | str, url: str, feed_title: str, feed_summary: str) ->
 
 
 def _warm_worker() -> None:
-    """Pool initializer: load trafilatura's lazy parts once, before the first page."""
+    """Pool initializer: load trafilatura's lazy parts once, before the first page.
+
+    Library log lines in a worker would reach stderr unformatted; what matters about a
+    page is in its Page (status, detail), which the parent logs.
+    """
+    logging.getLogger().addHandler(logging.NullHandler())
     extract_html(WARM_PAGE, url="https://example.org/warm")
 
 
