@@ -1,10 +1,13 @@
 """The daily digest: which deltas it covers, its source-health section, and its archive file.
 
-A digest covers every delta that is in no digest yet, so a day of downtime gives one
-catch-up digest covering both days and no delta is ever in two. Building the digest record
-reads the store; composing is notify's pure work; the digest row, the assignment of its
-deltas and its mail are written in one store transaction, and the HTML is archived under
-the state directory's ``digests/``.
+A digest covers every delta since the last digest that was *sent*: the deltas in no digest
+yet and those of a digest whose mail never went out (which the new one replaces), so a day
+of downtime, or of a dead mail server, gives one catch-up digest covering both days and no
+delta reaches two inboxes. Periods are UTC instants, so a daylight-saving change only moves
+the local clock time printed. Building the digest record reads the store; composing is
+notify's pure work; the digest row, the assignment of its deltas and its mail are written in
+one store transaction, and the HTML is archived under the state directory's ``digests/``.
+``digest_trigger`` is the cron trigger the service schedules it with.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from apscheduler.triggers.cron import CronTrigger
+
 from monitor.app import App
+from monitor.config import Config
 from monitor.delivery import mail_settings
 from monitor.models import Delta, DigestData, FeedHealth, FeedState, OutgoingMail, TopicDigest
 from monitor.notify.digest import compose_digest
@@ -31,19 +37,26 @@ class DigestResult:
 
 def build_digest(app: App, now: datetime) -> tuple[DigestData, list[int]]:
     """The digest's content and the ids of the deltas it covers."""
-    last = app.store.last_digest()
-    events = app.store.undigested_events(now)
+    last = app.store.last_sent_digest()
+    events = app.store.digest_candidates(now)
     start = last.period_end if last else min((e.detected_at for e in events), default=None)
     states = app.store.feed_states()
     data = DigestData(
         period_start=start, period_end=now, timezone=app.config.digest.timezone,
         topics=_topics(events, [t.name for t in app.topics]),
         health=tuple(_health(s) for s in states if _configured(app, s)),
+        extraction_problems=app.store.extraction_problems(start, now),
         counts={"new": sum(e.kind == "new" for e in events),
                 "updated": sum(e.kind == "updated" for e in events),
                 "feeds": len(app.config.enabled_feeds),
                 "feeds_failing": sum(1 for s in states if s.consecutive_errors)})
     return data, [e.id for e in events]
+
+
+def digest_trigger(config: Config) -> CronTrigger:
+    """Daily at ``[digest] time`` in ``[digest] timezone`` (wall-clock time across DST)."""
+    return CronTrigger(hour=config.digest.time.hour, minute=config.digest.time.minute,
+                       timezone=config.digest.timezone)
 
 
 def _configured(app: App, state: FeedState) -> bool:

@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from monitor.app import open_app
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.notify.outbox import FlushReport
-from tests.conftest import NewsSite, SmtpServer, write_config
+from tests.conftest import ROOT, NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, OTHER, TRAP, Item, Story, page, rss
 
 HTML = "text/html; charset=utf-8"
@@ -121,3 +128,84 @@ def test_poll_mails_one_alert_then_the_update_threads_under_it_and_the_digest_li
     assert [(r["kind"], r["status"], r["attempts"]) for r in rows] == [
         ("alert", "sent", 1), ("alert", "sent", 1), ("digest", "sent", 1)]
     assert len(smtp.inbox.envelopes) == 3
+
+
+def test_server_down_mail_waits_in_the_outbox_then_arrives_once(
+        site: NewsSite, smtp: SmtpServer, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    smtp.stop()
+    publish(site)
+    path = config_file(tmp_path, site, smtp.port)
+    code, out = cli(capsys, path, "poll")
+    assert code == 0 and "mail: 0 delivered, 1 to retry, 0 dead" in out, out
+    assert f"127.0.0.1:{smtp.port}: cannot connect" in out
+    code, out = cli(capsys, path, "outbox")
+    assert out.startswith("pending") and "attempts=1" in out and "last error:" in out
+    assert "cannot connect" in out and "1 pending, 0 sent, 0 dead" in out, out
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    assert poll(load(path), include_waiting=False) == FlushReport()   # still backing off
+    smtp.start()
+    report = poll(load(path), clock=lambda: later, include_waiting=False)
+    assert (report.sent, report.failed, report.dead) == (1, 0, 0)
+    assert poll(load(path), clock=lambda: later + timedelta(hours=1)) == FlushReport()
+    [alert] = smtp.inbox.messages
+    assert alert["Subject"] == SUBJECT
+    code, out = cli(capsys, path, "outbox")
+    assert "0 pending, 1 sent, 0 dead" in out and "attempts=2" in out
+
+
+def test_outbox_flush_tries_waiting_mail_now(site: NewsSite, smtp: SmtpServer, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    smtp.stop()
+    publish(site)
+    path = config_file(tmp_path, site, smtp.port)
+    assert poll(load(path)).failed == 1
+    smtp.start()
+    code, out = cli(capsys, path, "outbox", "--flush")
+    assert code == 0 and "1 delivered, 0 to retry, 0 dead" in out, out
+    code, out = cli(capsys, path, "outbox", "--flush")
+    assert code == 0 and "nothing to deliver" in out, out
+    assert len(smtp.inbox.envelopes) == 1
+
+
+class Hang:
+    """An SMTP server that takes the message and never answers it."""
+
+    def __init__(self) -> None:
+        self.data_seen = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_seen += 1
+        await asyncio.sleep(3600)
+        return "250 too late"
+
+
+def test_process_killed_while_sending_the_mail_is_delivered_once_after_restart(
+        site: NewsSite, smtp: SmtpServer, tmp_path: Path) -> None:
+    publish(site)
+    path = config_file(tmp_path, site, smtp.port)
+    smtp.stop()
+    hang = Hang()
+    hanging = Controller(hang, hostname="127.0.0.1", port=smtp.port)
+    hanging.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWS_MONITOR")}
+    process = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(path), "poll"],
+                               cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not hang.data_seen and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+        assert hang.data_seen == 1          # queued, committed, and in the middle of DATA
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        hanging.stop()
+    smtp.start()
+    assert poll(load(path)) == FlushReport()      # still leased by the dead process: not sent
+    after_lease = datetime.now(UTC) + timedelta(minutes=10)
+    assert poll(load(path), clock=lambda: after_lease).sent == 1
+    assert poll(load(path), clock=lambda: after_lease + timedelta(hours=1)) == FlushReport()
+    [alert] = smtp.inbox.messages
+    assert alert["Subject"] == SUBJECT

@@ -1,5 +1,6 @@
-"""Mail commands: ``outbox`` (what waits, what was sent, what died), ``test-email`` and
-``digest`` (preview, plain text, or send now)."""
+"""Mail commands: ``outbox`` (what waits, what was sent, what died; requeue the dead or
+deliver everything waiting now), ``test-email`` and ``digest`` (preview, plain text, or send
+now). They print for a person at a terminal and exit 1 when mail could not be delivered."""
 
 from __future__ import annotations
 
@@ -7,27 +8,35 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from monitor.app import open_app, open_store_for, utcnow
 from monitor.commands import command
+from monitor.commands.feeds import describe_flush
 from monitor.config import Config
-from monitor.delivery import make_mailer, mail_settings, maildir_path, smtp_settings, \
-    transport_label
+from monitor.delivery import Delivery, make_mailer, mail_settings, maildir_path, \
+    smtp_settings, transport_label
 from monitor.digests import render_digest, send_digest
 from monitor.errors import DeliveryError
 from monitor.notify.compose import compose_test
 from monitor.notify.digest import render_digest_text
 from monitor.notify.mailer import diagnose
+from monitor.store import Store
+from monitor.models import OutboxItem
 
 
 def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--retry-dead", action="store_true",
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--retry-dead", action="store_true",
                         help="requeue every dead mail for another try")
+    action.add_argument("--flush", action="store_true",
+                        help="deliver every pending mail now, even those backing off")
 
 
-@command("outbox", "list pending, sent and dead mail; --retry-dead requeues",
+@command("outbox", "list pending, sent and dead mail; --retry-dead requeues, --flush delivers",
          configure=_outbox_arguments)
 def outbox(args: argparse.Namespace, config: Config) -> int:
     store = open_store_for(config)
@@ -35,23 +44,46 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         if args.retry_dead:
             print(f"requeued {store.retry_dead(at=utcnow())} dead mails")
             return 0
+        if args.flush:
+            return _flush(config, store)
         items = store.outbox()
     finally:
         store.close()
-    if args.json:
-        print(json.dumps([{"id": i.id, "status": i.status, "kind": i.kind, "subject": i.subject,
-                           "recipients": list(i.recipients), "attempts": i.attempts,
-                           "last_error": i.last_error, "created_at": i.created_at.isoformat(),
-                           "sent_at": i.sent_at.isoformat() if i.sent_at else None}
-                          for i in items], ensure_ascii=False, indent=2))
-        return 0
-    for item in items:
-        error = f"  last error: {item.last_error}" if item.last_error else ""
-        print(f"{item.status:<8} {item.created_at.astimezone():%Y-%m-%d %H:%M} "
-              f"attempts={item.attempts} {item.subject}{error}")
-    counts = {s: sum(i.status == s for i in items) for s in ("pending", "sent", "dead")}
-    print(f"{counts['pending']} pending, {counts['sent']} sent, {counts['dead']} dead")
+    print(_json(items) if args.json else _table(items))
     return 0
+
+
+def _flush(config: Config, store: Store) -> int:
+    report = asyncio.run(Delivery(config, store, utcnow).flush(include_waiting=True))
+    print(describe_flush(report) or "nothing to deliver")
+    return 1 if report.failed or report.dead else 0
+
+
+def _json(items: Sequence[OutboxItem]) -> str:
+    return json.dumps([{"id": i.id, "status": i.status, "kind": i.kind, "subject": i.subject,
+                        "message_id": i.message_id, "recipients": list(i.recipients),
+                        "attempts": i.attempts, "last_error": i.last_error,
+                        "created_at": i.created_at.isoformat(),
+                        "next_attempt_at": _iso(i.next_attempt_at), "sent_at": _iso(i.sent_at)}
+                       for i in items], ensure_ascii=False, indent=2)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _table(items: Sequence[OutboxItem]) -> str:
+    lines = []
+    for item in items:
+        due = (f" next try {item.next_attempt_at.astimezone():%H:%M}"
+               if item.status == "pending" and item.next_attempt_at else "")
+        lines.append(f"{item.status:<8} {item.created_at.astimezone():%Y-%m-%d %H:%M} "
+                     f"attempts={item.attempts}{due} {item.kind:<7} {item.subject}")
+        if item.last_error and item.status != "sent":
+            lines.append(f"    last error: {item.last_error}")
+    counts = {s: sum(i.status == s for i in items) for s in ("pending", "sent", "dead")}
+    lines.append(f"{counts['pending']} pending, {counts['sent']} sent, {counts['dead']} dead")
+    return "\n".join(lines)
 
 
 @command("test-email", "send a test mail through the configured transport and report")
@@ -60,8 +92,9 @@ def test_email(args: argparse.Namespace, config: Config) -> int:
     if not ok:
         print(f"FAILED: {explanation}")
         return 1
-    mail = compose_test(mail_settings(config), now=utcnow(), message_id=f"<test.{utcnow():%s}"
-                        "@news-monitor>", transport_label=transport_label(config))
+    now = utcnow()
+    mail = compose_test(mail_settings(config), now=now, transport_label=transport_label(config),
+                        message_id=f"<test.{int(now.timestamp() * 1000)}@news-monitor>")
     try:
         answer = asyncio.run(make_mailer(config).send(mail))
     except DeliveryError as exc:

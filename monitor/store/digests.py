@@ -4,6 +4,10 @@ Owns the ``digests`` table and the events' ``digest_id``. ``create_digest`` writ
 digest row, assigns its events and queues its mail in one transaction, so an event is in
 exactly one digest and a digest never exists without its mail. ``last_digest`` reports
 ``sent_at`` from the digest's outbox row: a digest counts as sent only once SMTP took it.
+A digest whose mail was never sent (still pending, or dead) and is not being sent right now
+is *stale*: the next digest takes over its events (``digest_candidates``) and
+``create_digest`` removes it and its mail in the same transaction, so a catch-up digest
+covers everything since the last digest that was sent and no event reaches two inboxes.
 """
 
 from __future__ import annotations
@@ -11,18 +15,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from monitor.models import Delta, OutgoingMail
 from monitor.store.db import StoreBase
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.outbox import insert_mails
 from monitor.store.records import DigestRow
-from monitor.store.schema import digests, events, outbox
+from monitor.store.leases import lease_free
+from monitor.store.schema import digests, events, outbox, revisions
 from monitor.store.tombstones import chunks
 
 log = logging.getLogger(__name__)
+# extract statuses that fell back to the feed summary (not "ok", not "summary_only")
+PROBLEM_STATUSES = ("consent_wall", "paywall", "failed", "timeout", "robots")
+
+
+def _stale_digest_ids(conn: Connection, now: datetime) -> list[int]:
+    """Digests whose mail was not sent and is not leased by a sender at ``now``."""
+    query = (select(digests.c.id)
+             .outerjoin(outbox, outbox.c.message_id == digests.c.message_id)
+             .where(or_(outbox.c.id.is_(None),
+                        (outbox.c.status != "sent") & lease_free(outbox, now))))
+    return list(conn.scalars(query))
+
+
+def _drop_stale(conn: Connection, now: datetime) -> list[int]:
+    """Removes stale digests and their unsent mails; their events become undigested."""
+    stale = _stale_digest_ids(conn, now)
+    if stale:
+        message_ids = select(digests.c.message_id).where(digests.c.id.in_(stale))
+        conn.execute(delete(outbox).where(outbox.c.message_id.in_(message_ids),
+                                          outbox.c.status != "sent"))
+        conn.execute(update(events).where(events.c.digest_id.in_(stale)).values(digest_id=None))
+        conn.execute(delete(digests).where(digests.c.id.in_(stale)))
+        log.info("digests_superseded ids=%s", ",".join(map(str, stale)))
+    return stale
 
 
 class DigestsMixin(StoreBase):
@@ -31,9 +61,33 @@ class DigestsMixin(StoreBase):
             return load_deltas(conn, events.c.digest_id.is_(None),
                                events.c.detected_at <= until, order=OLDEST_FIRST)
 
+    def digest_candidates(self, until: datetime) -> list[Delta]:
+        """Events a digest made at ``until`` covers: those in no digest, and those of stale
+        digests (never sent), oldest first."""
+        with self._db.read() as conn:
+            stale = _stale_digest_ids(conn, until)
+            return load_deltas(conn, or_(events.c.digest_id.is_(None),
+                                         events.c.digest_id.in_(stale)),
+                               events.c.detected_at <= until, order=OLDEST_FIRST)
+
+    def last_sent_digest(self) -> DigestRow | None:
+        """The newest digest whose mail the server accepted."""
+        return self._last_digest(outbox.c.status == "sent")
+
+    def extraction_problems(self, since: datetime | None, until: datetime) -> dict[str, int]:
+        """Revisions stored in the period whose text fell back to the feed summary, by why."""
+        query = (select(revisions.c.extract_status, func.count())
+                 .where(revisions.c.extract_status.in_(PROBLEM_STATUSES),
+                        revisions.c.fetched_at <= until,
+                        *([revisions.c.fetched_at > since] if since else []))
+                 .group_by(revisions.c.extract_status))
+        with self._db.read() as conn:
+            return {status: int(count) for status, count in conn.execute(query)}
+
     def create_digest(self, *, period_start: datetime | None, period_end: datetime,
                       event_ids: Sequence[int], html_path: str, mail: OutgoingMail) -> int:
         with self._db.write() as conn:
+            _drop_stale(conn, period_end)
             digest_id = int(conn.scalar(insert(digests).values(
                 period_start=period_start, period_end=period_end, created_at=period_end,
                 html_path=html_path, message_id=mail.message_id).returning(digests.c.id)))
@@ -46,9 +100,12 @@ class DigestsMixin(StoreBase):
         return digest_id
 
     def last_digest(self) -> DigestRow | None:
+        return self._last_digest()
+
+    def _last_digest(self, *where: Any) -> DigestRow | None:
         query = (select(digests, outbox.c.sent_at)
                  .outerjoin(outbox, outbox.c.message_id == digests.c.message_id)
-                 .order_by(digests.c.id.desc()).limit(1))
+                 .where(*where).order_by(digests.c.id.desc()).limit(1))
         with self._db.read() as conn:
             row = conn.execute(query).first()
         if row is None:
