@@ -175,7 +175,7 @@ def run_trafilatura(tree: Any, url: str) -> Any:
 
     return trafilatura.bare_extraction(
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        favor_precision=True, include_images=False, include_links=False,
+        favor_precision=False, include_images=False, include_links=False,
         prune_xpath=PRUNE_XPATH)
 
 

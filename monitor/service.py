@@ -83,7 +83,7 @@ class Service:
         return await start_http(self.config.http.listen, self.metrics, self.health)
 
     async def _run_config(self) -> None:
-        """Run with the current config until stopped or asked to reload."""
+        """Run with the current config until stopped or a good new config is loaded."""
         async with open_app(self.config) as app:
             self.app = app
             self.scheduler = Scheduler(app.clock)
@@ -91,32 +91,39 @@ class Service:
             self.notifier.ready(self._status(app))
             log.info("service status=ready feeds=%d topics=%d", len(self.config.enabled_feeds),
                      len(app.topics))
-            await self._wait_for_signal()
-            self.notifier.stopping("finishing work in flight") if self.stop_event.is_set() \
-                else self.notifier.reloading()
+            while not await self._next_config():
+                pass
+            if self.stop_event.is_set():
+                self.notifier.stopping("finishing work in flight")
+            else:
+                self.notifier.reloading()
             await self.scheduler.stop(STOP_TIMEOUT)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(app.delivery.flush(), STOP_TIMEOUT)
         self.app = None
-        if not self.stop_event.is_set():
-            self._reload()
 
-    async def _wait_for_signal(self) -> None:
+    async def _next_config(self) -> bool:
+        """Wait for a signal: True to stop or switch to a new config, False to go on."""
         stop = asyncio.create_task(self.stop_event.wait())
         reload = asyncio.create_task(self.reload_event.wait())
         await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
         reload.cancel()
-
-    def _reload(self) -> None:
-        """Load the config again; a broken one is refused and the old one keeps running."""
+        if self.stop_event.is_set():
+            return True
         self.reload_event.clear()
+        return self._reload()
+
+    def _reload(self) -> bool:
+        """Load the config again; a broken one is refused and the running one goes on."""
         try:
             self.config = load_config(self.path, self.env)
-            log.info("reload status=ok feeds=%d", len(self.config.enabled_feeds))
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload status=refused problem=%r", problem)
+            return False
+        log.info("reload status=ok feeds=%d", len(self.config.enabled_feeds))
+        return True
 
     def _jobs(self, app: App) -> list[Job]:
         tick = poll_tick(self.config)
@@ -127,8 +134,8 @@ class Service:
                 Job("housekeeping", lambda: self._housekeeping(app), IntervalTrigger(hours=6))]
         if digest.enabled:
             jobs.append(Job("digest", lambda: self._digest(app), CronTrigger(
-                hour=digest.time.hour, minute=digest.time.minute, timezone=digest.timezone),
-                start_now=False))
+                hour=digest.time.hour, minute=digest.time.minute, second=digest.time.second,
+                timezone=digest.timezone), start_now=False))
         return jobs
 
     async def _poll(self, app: App) -> None:

@@ -57,7 +57,8 @@ def explain(args: argparse.Namespace, config: Config) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = topic.evaluate(prepare_document(title=page.title, summary="", text=page.text))
+    result = topic.evaluate(prepare_document(title=page.title, summary="", text=page.text),
+                            explain=True)
     _print(result, page, as_json=args.json)
     return 0
 
@@ -75,7 +76,7 @@ def _read_page(args: argparse.Namespace, config: Config) -> Page:
     if not data.strip():
         raise InputError("the input is empty")
     if looks_like_html(data):
-        return extract_html(data, url=url)
+        return extract_html(data, url=url, max_bytes=config.fetch.page_max_bytes)
     try:
         return text_page(data.decode("utf-8"), url=url)
     except UnicodeDecodeError:
