@@ -76,7 +76,7 @@ def article(rng: random.Random) -> tuple[str, str, str]:
 
 
 def default_topic() -> Topic:
-    with open(ROOT / "config" / "topic-alibaba-russland.toml", "rb") as fh:
+    with open(ROOT / "config" / "monitor.toml", "rb") as fh:
         config = tomllib.load(fh)
     entry = config["topics"][0]
     return compile_topic(entry["name"], entry["query"], aliases=config["aliases"],

@@ -1,4 +1,4 @@
-"""The default topic, loaded from config/topic-alibaba-russland.toml, against the labelled set."""
+"""The default topic, as shipped in config/monitor.toml, against the labelled set."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ LABELLED = Path(__file__).resolve().parent / "fixtures" / "labelled"
 
 
 def load_topic() -> Topic:
-    with open(ROOT / "config" / "topic-alibaba-russland.toml", "rb") as fh:
+    with open(ROOT / "config" / "monitor.toml", "rb") as fh:
         config = tomllib.load(fh)
     (entry,) = config["topics"]
     return compile_topic(entry["name"], entry["query"], aliases=config["aliases"],
