@@ -209,3 +209,61 @@ def test_process_killed_while_sending_the_mail_is_delivered_once_after_restart(
     assert poll(load(path), clock=lambda: after_lease + timedelta(hours=1)) == FlushReport()
     [alert] = smtp.inbox.messages
     assert alert["Subject"] == SUBJECT
+
+
+def publish_two(site: NewsSite) -> None:
+    """Two relevant stories: the layoffs and a follow-up on the partners."""
+    publish(site)
+    follow_up = Story("MegaFon und VK prüfen Zukunft bei AliExpress Russland",
+                      [JV_PARAGRAPH, "Alibaba äußerte sich nicht zu den Gesprächen in Moskau."])
+    site.put("/artikel/partner", page(follow_up), HTML)
+    site.put("/feed.xml", rss(site.url("").rstrip("/"), "Wirtschaftskurier", [
+        Item(LAYOFFS.headline, "/artikel/aliexpress-stellen", "Personalabbau.", guid="wk-1"),
+        Item(follow_up.headline, "/artikel/partner", "Die Partner beraten.", guid="wk-4"),
+    ]))
+
+
+def summary_run(config: Config, clock: Callable[[], datetime]) -> FlushReport:
+    async def run() -> FlushReport:
+        async with open_app(config, clock=clock) as app:
+            return await app.delivery.send_hourly_summary()
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(("alerts", "immediate"), [("max_per_hour = 1", 1),
+                                                   ('mode = "hourly"', 0)])
+def test_past_the_cap_or_in_hourly_mode_alerts_fold_into_one_summary_an_hour(
+        alerts: str, immediate: int, site: NewsSite, smtp: SmtpServer, tmp_path: Path) -> None:
+    publish_two(site)
+    config = load(config_file(tmp_path, site, smtp.port, extra=f"[alerts]\n{alerts}\n"))
+    poll(config)
+    assert len(smtp.inbox.envelopes) == immediate            # nothing summarised yet
+    now = datetime.now(UTC)
+    report = summary_run(config, lambda: now)
+    assert report.sent == 1
+    summary = smtp.inbox.messages[-1]
+    assert "Sammelmeldung" in summary["Subject"] and summary["Auto-Submitted"]
+    listed = parts(summary)[0]
+    assert ("MegaFon und VK" in listed) and ((LAYOFFS.headline in listed) == (not immediate))
+    assert summary_run(config, lambda: now + timedelta(minutes=20)) == FlushReport()
+    assert summary_run(config, lambda: now + timedelta(hours=2)) == FlushReport()  # none left
+    assert len(smtp.inbox.envelopes) == immediate + 1
+
+
+def test_a_mail_that_cannot_be_built_is_dead_with_its_reason_and_the_delta_is_kept(
+        site: NewsSite, smtp: SmtpServer, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    publish(site)
+    path = config_file(tmp_path, site, smtp.port)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'to = ["analyst@example.org"]', "to = []"), encoding="utf-8")
+    code, out = cli(capsys, path, "poll")
+    assert code == 0 and "match alibaba-russland" in out, out
+    code, out = cli(capsys, path, "outbox")
+    assert out.startswith("dead") and "no recipients configured" in out, out
+    assert "0 pending, 0 sent, 1 dead" in out
+    code, out = cli(capsys, path, "outbox", "--retry-dead")
+    assert "requeued 0 dead mails" in out        # nothing to resend: it was never built
+    code, out = cli(capsys, path, "deltas")
+    assert LAYOFFS.headline in out, out
+    assert smtp.inbox.envelopes == []
