@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from monitor import cluster, deltas
 from monitor.config import Config, FeedConfig
@@ -112,8 +113,9 @@ class ArticleProcessor:
         if ref.tombstoned:
             return EntryResult(entry.key, entry.title, url, "tombstoned")
         self.store.link_entry(state.id, entry.key, ref.id)
-        return self._evaluate(ref.id, source, page, stage=0, validators=validators,
-                              key=entry.key, first=True)
+        # Known under its page's canonical URL (another feed's link to it): a re-fetch.
+        return self._evaluate(ref.id, source, page, stage=0 if ref.created else None,
+                              validators=validators, key=entry.key, first=ref.created)
 
     async def _changed(self, feed: FeedConfig, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:
@@ -122,7 +124,7 @@ class ArticleProcessor:
             return None
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
-        return self._evaluate(article_id, source, page, stage=0, validators=validators,
+        return self._evaluate(article_id, source, page, stage=None, validators=validators,
                               key=entry.key)
 
     async def _page(self, feed: FeedConfig,
@@ -142,37 +144,39 @@ class ArticleProcessor:
                                             feed_title=entry.title, feed_summary=entry.summary)
         return page, (result.etag, result.last_modified)
 
-    def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int,
+    def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
                   validators: tuple[str | None, str | None], key: str = "",
                   first: bool = False) -> EntryResult:
+        """Match, decide the events and save it all at once. ``stage`` is the re-check this
+        is (0: first seen); None for an unscheduled look, which keeps the schedule."""
         title = page.title or source.title
         text = page.text if page.status == "ok" else ""
         doc = prepare_document(title=title, summary=source.summary, text=text)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = text or source.summary
         sig = cluster.signature(body)
-        cluster_id = self._cluster_for(article_id, sig) if first else None
         events = tuple(e for r in results if r.matched
-                       for e in self._events(article_id, r, title, body, cluster_id))
+                       for e in self._events(article_id, r, title, body))
+        next_check, check_stage = self._schedule(article_id, results, stage)
         outcome = ArticleOutcome(
             article_id=article_id, fetched_at=self.clock(), title=title, text=body,
             text_hash=deltas.text_hash(title, body), extract_status=page.status,
             source=source.name, url=page.canonical_url or source.url, summary=source.summary,
             published=source.published or page.date, matches=results, events=events,
-            signature=sig or None, cluster_id=cluster_id,
-            next_check_at=self._next_check(results, stage), check_stage=stage,
+            signature=sig or None, next_check_at=next_check, check_stage=check_stage,
             etag=validators[0], last_modified=validators[1])
-        saved = self.store.save_outcome(outcome, render=self.render)
+        saved = self.store.save_outcome(outcome, render=self.render, one_new_per_cluster=True,
+                                        **(self._clustering(sig) if first else {}))
         matched = tuple(r.topic for r in results if r.matched)
         return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
 
-    def _events(self, article_id: int, result: MatchResult, title: str, text: str,
-                cluster_id: int | None) -> list[NewEvent]:
-        previous = self.store.last_alerted_revision(article_id, result.topic)
+    def _events(self, article_id: int, result: MatchResult, title: str,
+                text: str) -> list[NewEvent]:
+        """``new`` on the first match (the store drops it for wire copy of an alerted story),
+        ``updated`` on a material change since the last alerted revision (for attached wire
+        copy: since the revision it attached with)."""
+        previous = self.store.baseline_revision(article_id, result.topic)
         if previous is None:
-            if cluster_id is not None and self.store.cluster_has_new_event(cluster_id,
-                                                                           result.topic):
-                return []   # wire copy of a story already alerted: "also reported by"
             return [NewEvent("new", result.topic, result.score, result.hits)]
         if previous.text_hash == deltas.text_hash(title, text):
             return []
@@ -190,17 +194,27 @@ class ArticleProcessor:
             return False
         return bool(topic.evaluate(prepare_document(title="", summary="", text=sentences)).hits)
 
-    def _cluster_for(self, article_id: int, sig: bytes) -> int | None:
-        since = self.clock() - self.config.alerts.cluster_window
-        rows = [r for r in self.store.recent_signatures(since) if r[0] != article_id]
-        return cluster.ClusterIndex(rows).find(sig)
+    def _clustering(self, sig: bytes) -> dict[str, Any]:
+        """How the store finds a new article's cluster, inside its write transaction: two
+        copies of a story saved in one cycle (or by two processes) cannot both miss."""
+        def find(rows: list[tuple[int, int, bytes]]) -> int | None:
+            return cluster.ClusterIndex(rows).find(sig)
+        return {"cluster_since": self.clock() - self.config.alerts.cluster_window,
+                "find_cluster": find}
 
-    def _next_check(self, results: Sequence[MatchResult], stage: int) -> datetime | None:
-        """Matching articles are re-checked at the configured offsets after first seen."""
+    def _schedule(self, article_id: int, results: Sequence[MatchResult],
+                  stage: int | None) -> tuple[datetime | None, int]:
+        """Matching articles are re-checked at the configured offsets after first seen; an
+        unscheduled look (feed entry changed) keeps a schedule already running."""
+        if stage is None:
+            next_check, done = self.store.check_schedule(article_id)
+            if next_check is not None or done:
+                return next_check, done
+            stage = 0
         if not any(r.matched for r in results):
-            return None
+            return None, stage
         wait = self._wait_before(stage)
-        return self.clock() + wait if wait is not None else None
+        return (self.clock() + wait if wait is not None else None), stage
 
     def _wait_before(self, stage: int) -> timedelta | None:
         """The time from re-check ``stage - 1`` (or first seen) to re-check ``stage``."""

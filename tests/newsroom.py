@@ -119,3 +119,35 @@ OTHER = Story(
         "gegenüber dem Dollar leicht nach.",
     ],
 )
+
+
+# A wire report (dpa-style) of the LAYOFFS story, run by a second outlet under its own headline:
+# the same paragraphs, a dateline and a different closing sentence.
+WIRE_LAYOFFS = Story(
+    headline="Sanktionen treffen Onlinehandel: AliExpress-Ableger in Russland baut Personal ab",
+    paragraphs=[
+        "Moskau (dpa-AFX) - " + LAYOFFS.paragraphs[0],
+        LAYOFFS.paragraphs[1],
+        LAYOFFS.paragraphs[2],
+        LAYOFFS.paragraphs[3].replace("Eine offizielle Stellungnahme lag zunächst nicht vor.",
+                                      "Das Unternehmen äußerte sich auf Anfrage zunächst nicht."),
+    ],
+    sidebar=["Rubel fällt auf Jahrestief", "Maschinenbauer senken Prognose"],
+    stamp="21.11.2026 – 10:03 Uhr",
+)
+
+# LAYOFFS after the publisher's edit: a paragraph about the joint venture added.
+LAYOFFS_WITH_JV = Story(
+    headline=LAYOFFS.headline,
+    paragraphs=[*LAYOFFS.paragraphs[:3], JV_PARAGRAPH, LAYOFFS.paragraphs[3]],
+    sidebar=LAYOFFS.sidebar, comments=LAYOFFS.comments,
+)
+
+# LAYOFFS after a cosmetic touch: the "Aktualisiert" line, the sidebar and the comments.
+LAYOFFS_RESTAMPED = Story(
+    headline=LAYOFFS.headline,
+    paragraphs=LAYOFFS.paragraphs,
+    sidebar=["Gaspreis sinkt deutlich", *LAYOFFS.sidebar],
+    comments=[*LAYOFFS.comments, "Wer bestellt da eigentlich noch?"],
+    stamp="Aktualisiert am 21.11.2026, 11:40 Uhr",
+)

@@ -18,7 +18,7 @@ from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
 from monitor.store.leases import FREE, claim
 from monitor.store.records import ArticleRef, RecheckItem, StoredText
-from monitor.store.schema import articles, entries, events, feeds, revisions
+from monitor.store.schema import articles, entries, events, feeds, matches, revisions
 from monitor.store.tombstones import tombstoned_urls
 
 RECHECK_LEASE_SECONDS = 300.0
@@ -48,6 +48,33 @@ def _upsert(conn: Connection, url: str, values: dict[str, Any]) -> ArticleRef:
         return ArticleRef(id=new_id, created=True, tombstoned=False)
     existing = conn.scalar(select(articles.c.id).where(articles.c.url == url))
     return ArticleRef(id=int(existing or 0), created=False, tombstoned=False)
+
+
+def cluster_alerted(conn: Connection, article_id: int, topic: str) -> bool:
+    """Did another article of this article's cluster already raise ``new`` for the topic?"""
+    own = select(articles.c.cluster_id).where(articles.c.id == article_id).scalar_subquery()
+    query = (select(events.c.id).join(articles, articles.c.id == events.c.article_id)
+             .where(articles.c.cluster_id == own, events.c.article_id != article_id,
+                    events.c.topic == topic, events.c.kind == "new").limit(1))
+    return conn.scalar(query) is not None
+
+
+def _attached_revision(conn: Connection, article_id: int, topic: str) -> int | None:
+    """The first revision of an article matching the topic: when wire copy attached."""
+    if not cluster_alerted(conn, article_id, topic):
+        return None
+    return conn.scalar(select(func.min(revisions.c.id))
+                       .join(matches, matches.c.revision_id == revisions.c.id)
+                       .where(revisions.c.article_id == article_id, matches.c.topic == topic,
+                              matches.c.matched))
+
+
+def signatures_since(conn: Connection, since: datetime) -> list[tuple[int, int, bytes]]:
+    """(article_id, cluster_id, signature) of articles first seen since ``since``."""
+    query = (select(articles.c.id, articles.c.cluster_id, articles.c.signature)
+             .where(articles.c.first_seen >= since, articles.c.signature.is_not(None))
+             .order_by(articles.c.id))
+    return [(r.id, r.cluster_id or r.id, bytes(r.signature)) for r in conn.execute(query)]
 
 
 class ArticlesMixin(StoreBase):
@@ -90,6 +117,17 @@ class ArticlesMixin(StoreBase):
             return to_revision(conn.execute(
                 select(revisions).where(revisions.c.id == latest)).first())
 
+    def baseline_revision(self, article_id: int, topic: str) -> Revision | None:
+        """What a change is measured against (not in STORE_API): the last alerted revision,
+        or for wire copy attached to an alerted cluster the revision it attached with."""
+        latest = (select(events.c.revision_id)
+                  .where(events.c.article_id == article_id, events.c.topic == topic)
+                  .order_by(events.c.id.desc()).limit(1))
+        with self._db.read() as conn:
+            found = conn.scalar(latest) or _attached_revision(conn, article_id, topic)
+            return to_revision(conn.execute(
+                select(revisions).where(revisions.c.id == found)).first()) if found else None
+
     def due_rechecks(self, now: datetime, *, limit: int = 50) -> list[RecheckItem]:
         with self._db.write() as conn:
             ids = claim(conn, articles, articles.c.next_check_at <= now, now=now,
@@ -121,19 +159,16 @@ class ArticlesMixin(StoreBase):
                                first_seen=r.first_seen) for r in conn.execute(query)]
 
     def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes]]:
-        query = (select(articles.c.id, articles.c.cluster_id, articles.c.signature)
-                 .where(articles.c.first_seen >= since, articles.c.signature.is_not(None))
-                 .order_by(articles.c.id))
         with self._db.read() as conn:
-            return [(r.id, r.cluster_id or r.id, bytes(r.signature)) for r in conn.execute(query)]
+            return signatures_since(conn, since)
 
-    def cluster_has_new_event(self, cluster_id: int, topic: str) -> bool:
-        """Did an article of this story cluster already raise ``new`` for this topic?"""
-        query = (select(events.c.id).join(articles, articles.c.id == events.c.article_id)
-                 .where(articles.c.cluster_id == cluster_id, events.c.topic == topic,
-                        events.c.kind == "new").limit(1))
+    def check_schedule(self, article_id: int) -> tuple[datetime | None, int]:
+        """The article's next re-check and how many re-checks it had (not in STORE_API)."""
+        query = select(articles.c.next_check_at, articles.c.check_stage).where(
+            articles.c.id == article_id)
         with self._db.read() as conn:
-            return conn.scalar(query) is not None
+            row = conn.execute(query).first()
+        return (row.next_check_at, row.check_stage) if row is not None else (None, 0)
 
     def cluster_sources(self, cluster_id: int) -> list[tuple[str, str]]:
         query = (select(articles.c.source, articles.c.url)

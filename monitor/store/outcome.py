@@ -5,19 +5,26 @@ Owns the write of a checked article: a revision when the text changed materially
 unique per article, topic, revision and kind, so a repeated outcome adds nothing), the
 cluster and MinHash signature, the re-check schedule and validators, and the alert mails
 that the caller's ``render`` callback makes from the deltas actually inserted. If anything
-fails, render included, nothing of the outcome is written.
+fails, render included, nothing of the outcome is written. A new article's cluster is found
+inside the same (serialised) write transaction by the caller's ``find_cluster`` over the
+recent signatures; with ``one_new_per_cluster`` a ``new`` event of an article whose cluster
+already holds another article's ``new`` event for that topic is not written (wire copy
+attaches): so two copies of one story saved at the same moment, by one process or several,
+alert once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from monitor.models import Delta, MatchResult, OutgoingMail
-from monitor.store.articles import latest_revision_row
+from monitor.store.articles import cluster_alerted, latest_revision_row, signatures_since
 from monitor.store.codec import diff_to_json, hits_to_json
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore, upsert
@@ -29,6 +36,29 @@ from monitor.store.schema import articles, events, matches, revisions
 
 log = logging.getLogger(__name__)
 Render = Callable[[list[Delta]], list[OutgoingMail]]
+ClusterFinder = Callable[[list[tuple[int, int, bytes]]], int | None]
+_CLUSTER_LOCK = 727_002   # PostgreSQL advisory lock key: one cluster assignment at a time
+
+
+def _lock_clusters(conn: Connection) -> None:
+    """SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLUSTER_LOCK})
+
+
+def _clustered(conn: Connection, o: ArticleOutcome, since: datetime | None,
+               find: ClusterFinder | None) -> ArticleOutcome:
+    """The outcome with the cluster ``find`` picks among articles first seen since ``since``."""
+    if find is None or since is None or not o.signature:
+        return o
+    _lock_clusters(conn)
+    rows = [r for r in signatures_since(conn, since) if r[0] != o.article_id]
+    found = find(rows)
+    return dataclasses.replace(o, cluster_id=found) if found is not None else o
+
+
+def _wanted(conn: Connection, o: ArticleOutcome, ev: NewEvent, one_new: bool) -> bool:
+    return not (one_new and ev.kind == "new" and cluster_alerted(conn, o.article_id, ev.topic))
 
 
 def _revision(conn: Connection, o: ArticleOutcome) -> tuple[int, bool]:
@@ -83,12 +113,17 @@ def _event(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) 
 
 
 class OutcomeMixin(StoreBase):
-    def save_outcome(self, outcome: ArticleOutcome, render: Render | None = None) -> SavedOutcome:
+    def save_outcome(self, outcome: ArticleOutcome, render: Render | None = None, *,
+                     cluster_since: datetime | None = None,
+                     find_cluster: ClusterFinder | None = None,
+                     one_new_per_cluster: bool = False) -> SavedOutcome:
         with self._db.write() as conn:
+            outcome = _clustered(conn, outcome, cluster_since, find_cluster)
             revision_id, created = _revision(conn, outcome)
             _matches(conn, revision_id, outcome.matches)
             _article(conn, outcome)
-            ids = [i for ev in outcome.events if (i := _event(conn, outcome, ev, revision_id))]
+            ids = [i for ev in outcome.events if _wanted(conn, outcome, ev, one_new_per_cluster)
+                   and (i := _event(conn, outcome, ev, revision_id))]
             deltas = load_deltas(conn, events.c.id.in_(ids), order=OLDEST_FIRST) if ids else []
             mails = render(list(deltas)) if render is not None and deltas else []
             queued = insert_mails(conn, mails, at=outcome.fetched_at)
