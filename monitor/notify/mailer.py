@@ -221,6 +221,7 @@ async def diagnose(settings: SmtpSettings | None, maildir: Path) -> tuple[bool, 
 
 async def _diagnose_maildir(path: Path) -> tuple[bool, str]:
     try:
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(mailbox.Maildir, path, create=True)
         probe = path / "tmp" / f".news-monitor-probe-{socket.gethostname()}"
         await asyncio.to_thread(probe.write_bytes, b"")
