@@ -268,12 +268,32 @@ def test_feed_entry_change_rechecks_the_article(site: NewsSite, tmp_path: Path) 
     world.feed("Wirtschaftskurier", "/feed.xml")
     publish_outlet(world)
     world.cycle()
+    schedule = world.query("SELECT next_check_at, check_stage FROM articles")
     publish_outlet(world, LAYOFFS_WITH_JV)
     site.put("/feed.xml", site.resources["/feed.xml"].body.decode().replace(
         "Das Gemeinschaftsunternehmen baut Personal ab.",
         "Das Gemeinschaftsunternehmen baut Personal ab; Partner sortieren sich neu."))
+    world.clock.advance(timedelta(minutes=20))
     world.cycle()
     assert sorted(e.kind for e in world.events()) == ["new", "updated"]
+    # an unscheduled look keeps the re-check schedule counted from first seen
+    assert world.query("SELECT next_check_at, check_stage FROM articles") == schedule
+
+
+def test_link_that_differs_from_the_page_canonical_is_the_same_article(
+        site: NewsSite, tmp_path: Path) -> None:
+    world = World(site, tmp_path)
+    world.feed("Wirtschaftskurier", "/feed.xml")
+    world.feed("Wirtschaftskurier mobil", "/mobil/feed.xml")
+    publish_outlet(world)
+    site.put("/mobil" + STORY_PATH, story_page(world, LAYOFFS), HTML)   # canonical: the story
+    site.put("/mobil/feed.xml", rss(world.wk, "Wirtschaftskurier mobil", [
+        Item(LAYOFFS.headline, "/mobil" + STORY_PATH, "Personalabbau.", guid="m-1")]))
+    world.cycle()
+    assert world.query("SELECT count(*) FROM articles") == [(2,)]
+    assert world.query("SELECT count(DISTINCT article_id) FROM entries "
+                       "WHERE link LIKE '%stellenabbau%'") == [(1,)]
+    assert [e.kind for e in world.events()] == ["new"]
 
 
 def test_feed_whose_guids_change_on_every_poll_raises_nothing_new(site: NewsSite,
