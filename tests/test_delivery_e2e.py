@@ -116,8 +116,13 @@ def test_poll_mails_one_alert_then_the_update_threads_under_it_and_the_digest_li
     assert second["Message-ID"] != first["Message-ID"]
     assert "Aktualisiert" in second["Subject"] and "MegaFon" in parts(second)[0]
 
+    code, out = cli(capsys, path, "digest", "--text")
+    assert code == 0 and "1 neu, 1 aktualisiert" in out and LAYOFFS.headline in out, out
+    code, out = cli(capsys, path, "digest", "--preview", str(tmp_path / "vorschau.html"))
+    assert code == 0 and "(2 events)" in out, out
+    assert LAYOFFS.headline in (tmp_path / "vorschau.html").read_text(encoding="utf-8")
     code, out = cli(capsys, path, "digest", "--send")
-    assert code == 0, out
+    assert code == 0 and "2 events" in out, out
     digest = smtp.inbox.messages[2]
     assert "Tagesübersicht" in digest["Subject"]
     assert LAYOFFS.headline in parts(digest)[0] and LAYOFFS.headline in parts(digest)[1]

@@ -53,9 +53,12 @@ class Newsroom:
                                        self.items, now=self.now))
 
 
-def load(tmp_path: Path, site: NewsSite, port: int) -> Config:
-    path = write_config(tmp_path, [{"name": "Wirtschaftskurier", "url": site.url("/feed.xml")}],
-                        smtp_port=port)
+def load(tmp_path: Path, site: NewsSite, port: int, *, extra: str = "",
+         broken: bool = False) -> Config:
+    feeds = [{"name": "Wirtschaftskurier", "url": site.url("/feed.xml")}]
+    if broken:
+        feeds.append({"name": "Börsenbote", "url": site.url("/boersenbote.xml")})
+    path = write_config(tmp_path, feeds, smtp_port=port, extra=extra)
     return load_config(path, env={"STATE_DIRECTORY": str(tmp_path / "state")})
 
 
@@ -99,7 +102,7 @@ def test_undelivered_digest_is_caught_up_by_the_next_with_both_days_and_never_re
         site: NewsSite, smtp: SmtpServer, tmp_path: Path) -> None:
     day = datetime(2026, 1, 12, 6, 0, tzinfo=UTC)           # 07:00 in Berlin (CET)
     news = Newsroom(site, day)
-    config = load(tmp_path, site, smtp.port)
+    config = load(tmp_path, site, smtp.port, broken=True)
     digest(config, news.clock)                               # Monday: nothing yet
     news.now = day + timedelta(hours=4)
     news.story("/a/stellen", LAYOFFS, "Personalabbau.")
@@ -123,10 +126,25 @@ def test_undelivered_digest_is_caught_up_by_the_next_with_both_days_and_never_re
     assert "2 neu, 1 aktualisiert" in caught
     assert LAYOFFS.headline in caught and STAKE.headline in caught
     assert "Keine neuen Meldungen" in last and LAYOFFS.headline not in last
+    assert "Fehlerhafte Feeds:\r\n  - Börsenbote: " in caught and "404" in caught
     assert catch_up.events == 3 and missed.events == 1
     assert "Zeitraum: 14.01.2026, 07:00 Uhr bis 15.01.2026, 07:00 Uhr" in last
     alerts = [m for m in smtp.inbox.messages if "Tagesübersicht" not in m["Subject"]]
     assert len(alerts) == 3 and len(smtp.inbox.envelopes) == 6   # each mail once
+
+
+def test_empty_day_sends_a_short_digest_unless_send_empty_is_false(
+        site: NewsSite, smtp: SmtpServer, tmp_path: Path) -> None:
+    site.put("/feed.xml", rss(site.url("").rstrip("/"), "Wirtschaftskurier", []))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    digest(load(tmp_path / "a", site, smtp.port))
+    [empty] = digests(smtp)
+    assert "Keine neuen Meldungen in diesem Zeitraum." in empty
+    quiet = load(tmp_path / "b", site, smtp.port, extra="[digest]\nsend_empty = false\n")
+    assert with_app(quiet, None, send_digest) is None
+    assert len(smtp.inbox.envelopes) == 1
+    assert not (tmp_path / "b" / "state" / "digests").exists()
 
 
 @pytest.mark.parametrize(("saturday", "hours"), [
