@@ -86,9 +86,10 @@ def deltas(out: TextIO, items: Sequence[Delta]) -> None:
 
 
 def _added(delta: Delta) -> str:
-    text = " ".join(words for op, words in delta.diff.segments if op == "+") \
-        if delta.diff else ""
-    return textwrap.shorten(text, 300, placeholder=" …")
+    """The added words, the largest addition first (a new paragraph before a changed lead)."""
+    added = [words for op, words in delta.diff.segments if op == "+"] if delta.diff else []
+    return textwrap.shorten(" … ".join(sorted(added, key=len, reverse=True)), 300,
+                            placeholder=" …")
 
 
 def _wrapped(text: str, prefix: str) -> str:
