@@ -1,8 +1,8 @@
 """The extract stage: article HTML we fetched ourselves -> main text and metadata (a Page).
 
 ``extract_html`` is pure and synchronous: it cuts the HTML to a byte cap, decodes and
-parses it once, runs trafilatura (comments off, tables on, precision over recall),
-reads canonical URL and language from the page head, and lets ``monitor.walls`` decide
+parses it once, runs trafilatura (comments off, tables on, recall before precision),
+reads canonical URL, language, date and byline (``monitor.pagemeta``), and lets ``monitor.walls`` decide
 whether the text is a consent wall or paywall. It never raises: every problem becomes a
 Page whose text is the feed summary, with a status and a detail saying why.
 ``Extractor`` runs it in a process pool (forkserver workers, preloaded with trafilatura)
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import copy
 import functools
 import logging
 import multiprocessing
@@ -24,18 +23,15 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from monitor.models import ExtractStatus, Page
+from monitor.pagemeta import head_language, head_url, page_metadata, parse_date
 from monitor.walls import detect_wall
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 3_000_000
-DATE_PARAMS = {"original_date": True, "extensive_search": True,
-               "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 HTML_START = re.compile(
     rb"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|section|span|a|table)[\s>/]"
 )
@@ -119,56 +115,6 @@ def decode_html(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
-def head_url(tree: Any, url: str) -> str:
-    """rel=canonical, else og:url, when absolute http(s) (same site first), else ``url``."""
-    found = [*tree.xpath('/html/head/link[@rel="canonical"]/@href'),
-             *tree.xpath('/html/head/meta[@property="og:url"]/@content')]
-    usable = [c for c in (absolute_url(url, str(href)) for href in found) if c]
-    same = [c for c in usable if same_site(c, url)]
-    return (same or usable or [url])[0]
-
-
-def absolute_url(base: str, href: str) -> str:
-    """``href`` resolved against ``base`` if that makes an http(s) URL with a host, else ''."""
-    try:
-        candidate = urljoin(base, href.strip())
-        parts = urlsplit(candidate)
-        return candidate if parts.scheme in ("http", "https") and parts.hostname else ""
-    except ValueError:   # a malformed host such as "http://[::1"
-        return ""
-
-
-def same_site(a: str, b: str) -> bool:
-    """Both URLs on the same registrable domain (www.faz.net and faz.net are one site)."""
-    from courlan import extract_domain
-
-    domain = extract_domain(a)
-    return bool(domain) and domain == extract_domain(b)
-
-
-def head_language(tree: Any) -> str:
-    """The primary language subtag from <html lang>, Content-Language or og:locale."""
-    for value in tree.xpath('/html/@lang|/html/head/meta[@http-equiv="content-language"]'
-                            '/@content|/html/head/meta[@property="og:locale"]/@content'):
-        tag = re.split(r"[-_,;\s]", str(value).strip().lower())[0]
-        if tag.isalpha() and 2 <= len(tag) <= 3:
-            return tag
-    return ""
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """htmldate's ISO string as an aware UTC datetime (a date alone is taken as UTC)."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
 def run_trafilatura(tree: Any, url: str) -> Any:
     """trafilatura's main text on a parsed tree, with news settings; a Document or None."""
     import trafilatura
@@ -177,51 +123,6 @@ def run_trafilatura(tree: Any, url: str) -> Any:
         tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
         favor_precision=False, include_images=False, include_links=False,
         prune_xpath=PRUNE_XPATH)
-
-
-def metadata_tree(tree: Any) -> Any:
-    """The head, JSON-LD and the article (the <article> or <main> with the h1) only.
-
-    Bylines and dates are looked for there, not in menus and teasers of other stories:
-    more often right, and a fraction of the cost on large pages.
-    """
-    from lxml.html import Element
-
-    region = tree.xpath("(//article[.//h1]|//main[.//h1])[1]")
-    head = tree.find("head")
-    if not region or head is None:
-        return tree
-    root, body = Element("html"), Element("body")
-    root.append(copy.deepcopy(head))
-    root.append(body)
-    for part in (region[0], *tree.xpath('//body//script[@type="application/ld+json"]')):
-        body.append(copy.deepcopy(part))
-    return root
-
-
-def page_metadata(tree: Any, url: str) -> Any:
-    """trafilatura's metadata readers and htmldate, without the costly parts we never use.
-
-    ``with_metadata=True`` would also scan every link for categories, tags and a licence,
-    which doubles the cost of a page with a large menu.
-    """
-    from htmldate import find_date
-    from trafilatura import metadata as meta
-
-    tree = metadata_tree(tree)
-    found = meta.examine_meta(tree)
-    if found.author and " " not in found.author:   # a handle, not a name (as trafilatura)
-        found.author = None
-    try:
-        found = meta.extract_meta_json(tree, found)
-    except Exception as exc:  # trafilatura's JSON-LD reader on broken JSON
-        log.debug("json-ld unreadable url=%s error=%s", url, exc)
-    found.title = found.title or meta.extract_title(tree)
-    found.author = found.author or meta.extract_author(tree)
-    found.sitename = (found.sitename or meta.extract_sitename(tree) or "").lstrip("@")
-    found.date = find_date(tree, url=url, **DATE_PARAMS)
-    found.clean_and_trim()
-    return found
 
 
 def parse_tree(html: bytes | str) -> Any:
