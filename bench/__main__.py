@@ -1,0 +1,145 @@
+"""``python -m bench`` (``make bench``): every benchmark in one run, a table, bench/results.json.
+
+Owns the order of a benchmark run and its options. It generates the corpus from a fixed
+seed, serves it on 127.0.0.1, measures the bare libraries on the same bytes, runs the
+news-monitor scenarios (``bench.scenarios``), rss2email 3.14 in its own virtual
+environment (``bench.rss2email_baseline``), optionally the steady cycle at 2,000 feeds,
+and the extraction and matching micro-benchmarks (``bench.bench_extract``,
+``bench.bench_match``); then prints the table (``bench.summary``) and writes the raw
+figures to bench/results.json. Targets are printed as PASS or FAIL, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import bare, summary
+from bench.generate import SEED, generate, with_new_items
+from bench.report import render_rows, render_targets
+from bench.rss2email_baseline import Rss2Email, run_rss2email
+from bench.scenarios import Settings, run_cycles, run_scale
+from bench.server import Site, serve
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / ".work"
+RESULTS = HERE / "results.json"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="one run of each, no micro-benches")
+    parser.add_argument("--scale", action="store_true", help="also the steady cycle at 2,000 feeds")
+    parser.add_argument("--runs", type=int, help="runs per scenario (default 5, quick 1)")
+    parser.add_argument("--r2e-runs", type=int, help="rss2email runs (default 3, quick 1)")
+    parser.add_argument("--no-rss2email", action="store_true", help="skip rss2email")
+    parser.add_argument("--delay-ms", type=float, default=0.0,
+                        help="server delay before every response (imitates the network)")
+    parser.add_argument("--workers", type=int, default=2, help="extract_workers")
+    parser.add_argument("--concurrency", type=int, default=16, help="fetch.concurrency")
+    parser.add_argument("--cycle-timeout", type=float, default=180.0,
+                        help="cancel a cycle after this many seconds (reported as TIMED OUT)")
+    parser.add_argument("--budget", type=float, default=240.0,
+                        help="start no further news-monitor run past this many seconds")
+    parser.add_argument("--feeds", type=int, default=200)
+    parser.add_argument("--pages", type=int, default=500)
+    args = parser.parse_args(argv)
+    args.runs = args.runs or (1 if args.quick else 5)
+    args.r2e_runs = args.r2e_runs or (1 if args.quick else 3)
+    return args
+
+
+def bare_runs(raw_feeds: dict[str, bytes], pages: dict[str, bytes], runs: int) -> dict[str, Any]:
+    feeds_dir = bare.write_corpus(raw_feeds, WORK / "corpus" / "feeds", ".xml")
+    pages_dir = bare.write_corpus(pages, WORK / "corpus" / "pages", ".html")
+    out: dict[str, Any] = {"feedparser": [], "trafilatura": []}
+    for run in range(runs):
+        out["feedparser"].append(bare.measure("feedparser", feeds_dir))
+        out["trafilatura"].append(bare.measure("trafilatura", pages_dir))
+        print(f"  bare run {run + 1}/{runs}: feedparser {out['feedparser'][-1]['cpu_s']:.2f} s,"
+              f" trafilatura {out['trafilatura'][-1]['cpu_s']:.2f} s CPU", flush=True)
+    return out
+
+
+def micro(quick: bool) -> dict[str, Any]:
+    """The other engineers' micro-benchmarks, each printing its own report."""
+    out: dict[str, Any] = {}
+    for name in ("bench_extract", "bench_match"):
+        try:
+            module = importlib.import_module(f"bench.{name}")
+            out[name] = module.run(quick=quick)
+        except Exception as exc:  # one broken micro-bench must not lose the main table
+            out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        print(f"\n== {name} ==")
+        reporter = getattr(sys.modules.get(f"bench.{name}"), "report", None)
+        print(reporter(out[name]) if reporter and "error" not in out[name]
+              else json.dumps(out[name], indent=1, default=str))
+    return out
+
+
+def run_all(args: argparse.Namespace) -> dict[str, Any]:
+    settings = Settings(workers=args.workers, concurrency=args.concurrency)
+    raw: dict[str, Any] = {"feeds": args.feeds, "pages": args.pages, "seed": SEED,
+                           "settings": vars(args), "cpus": os.cpu_count(),
+                           "python": platform.python_version()}
+    site = Site(delay=args.delay_ms / 1000)
+    with serve(site) as server:
+        started = time.perf_counter()
+        gen = generate(server.base_url, feeds=args.feeds, pages=args.pages)
+        following = with_new_items(gen, 0.1)
+        print(f"corpus: {len(gen.corpus.feeds)} feeds, {len(gen.corpus.pages)} pages, "
+              f"{sum(map(len, gen.corpus.pages.values())) / 1e6:.1f} MB of HTML "
+              f"(generated in {time.perf_counter() - started:.1f} s)", flush=True)
+        raw["bare"] = bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3))
+        raw["ours"] = run_cycles(site, gen.corpus, following, args.runs, WORK / "runs", settings,
+                                 timeout=args.cycle_timeout, budget=args.budget)
+        raw["rss2email"], raw["rss2email_error"] = r2e_runs(site, gen.corpus, args)
+        if args.scale:
+            raw["scale"] = scale(site, server.base_url, args, settings)
+    if not args.quick:
+        raw["micro"] = micro(quick=False)
+    return raw
+
+
+def r2e_runs(site: Site, corpus: Any, args: argparse.Namespace) -> tuple[list[Any], str | None]:
+    if args.no_rss2email:
+        return [], "skipped (--no-rss2email)"
+    site.publish(corpus.resources())
+    r2e = Rss2Email(WORK)
+    results = run_rss2email(r2e, corpus.feed_urls(), corpus.base_url, args.r2e_runs, WORK / "runs")
+    if r2e.error:
+        print(f"  rss2email could not be installed: {r2e.error}; its ratios are NOT MEASURED",
+              flush=True)
+    return results, r2e.error
+
+
+def scale(site: Site, base_url: str, args: argparse.Namespace, settings: Settings) -> Any:
+    feeds = args.feeds * 10
+    gen = generate(base_url, feeds=feeds, pages=args.pages)
+    runs = run_scale(site, gen.corpus, args.runs, WORK / "runs", settings, args.cycle_timeout)
+    return {"feeds": feeds, "runs": runs}
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    raw = run_all(args)
+    raw["elapsed_s"] = time.perf_counter() - started
+    RESULTS.write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
+    print("\n" + "\n".join(render_rows(summary.rows(raw))))
+    print("\nTargets (ratio = measured / goal's reference; medians)")
+    print("\n".join(render_targets(summary.targets(raw))))
+    print(f"\nraw figures: {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
+          f"; total {raw['elapsed_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,166 @@
+"""The measured process: opens news-monitor as the service does and runs poll cycles.
+
+Run as ``python -m bench.ourcycle SPEC.json`` by ``bench.scenarios``, so its memory and
+CPU are the service's alone (the corpus and the HTTP server live in the parent). It
+records RSS at each start-up step (bare interpreter, imports, simplemma data, the open
+app with its extraction workers), then for each phase runs ``pipeline.run_cycle`` and
+``delivery.flush`` while sampling the tree's RSS, probing event-loop lag and charging
+CPU to stages (``bench.instrument``). Before a phase marked ``wait`` it prints
+``READY <phase>`` and waits for a line on stdin (the parent publishes the next version
+of the site meanwhile). The last line on stdout is ``RESULT <json>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import procfs
+from bench.instrument import StageClock
+
+LAG_INTERVAL = 0.02
+
+
+def self_rss() -> float:
+    return procfs.status_kb(os.getpid(), "VmRSS") / 1024
+
+
+async def lag_probe(samples: list[float], stop: asyncio.Event) -> None:
+    """Until ``stop``: sleep LAG_INTERVAL and record how much later than asked we woke."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        started = loop.time()
+        await asyncio.sleep(LAG_INTERVAL)
+        samples.append(max(0.0, loop.time() - started - LAG_INTERVAL))
+
+
+def p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[math.ceil(0.99 * len(ordered)) - 1] if ordered else 0.0
+
+
+def instrument(app: Any, clock: StageClock) -> None:
+    """Wrap the stages of one open app (see bench.instrument for what each number means)."""
+    import monitor.articles
+    import monitor.cluster
+    import monitor.deltas
+    import monitor.pipeline
+    from monitor.match.topic import Topic
+
+    clock.patch(monitor.pipeline, "parse_feed", "parse")
+    clock.patch(monitor.articles, "prepare_document", "match")
+    clock.patch(Topic, "evaluate", "match")
+    clock.patch(monitor.cluster, "signature", "cluster")
+    clock.patch(monitor.cluster.ClusterIndex, "__init__", "cluster")
+    clock.patch(monitor.cluster.ClusterIndex, "find", "cluster")
+    for name in ("text_hash", "word_diff", "is_material", "changed_sentences"):
+        clock.patch(monitor.deltas, name, "deltas")
+    clock.patch_public(app.store, "store")
+    clock.patch(app.pipeline.articles, "render", "render")
+    clock.patch_async(app.fetcher, "fetch", "fetch")
+    clock.patch_async(app.extractor, "extract", "extract")
+
+
+async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> dict[str, Any]:
+    """One cycle plus outbox flush, with CPU per process, peak RSS, lag and stage times.
+
+    A cycle still running after ``timeout`` seconds is cancelled and reported as
+    ``timed_out`` with what it had used until then (no flush, no outcomes).
+    """
+    me = os.getpid()
+    clock.reset()
+    lags: list[float] = []
+    stop = asyncio.Event()
+    probe = asyncio.create_task(lag_probe(lags, stop))
+    before = procfs.cpu_by_pid(me)
+    with procfs.PeakSampler(me) as sampler:
+        started = time.perf_counter()
+        try:
+            outcomes = await asyncio.wait_for(app.pipeline.run_cycle(due_only=False), timeout)
+        except TimeoutError:
+            outcomes, timed_out = [], True
+        else:
+            timed_out = False
+        cycle_s = time.perf_counter() - started
+        flush = None if timed_out else await app.delivery.flush()
+        total_s = time.perf_counter() - started
+        stop.set()
+        await probe
+        cpu = procfs.cpu_delta(before, procfs.cpu_by_pid(me))
+    return {"timed_out": timed_out, "cycle_s": cycle_s, "flush_s": total_s - cycle_s, "wall_s": total_s,
+            "cpu_main_s": cpu.get(me, 0.0),
+            "cpu_children_s": sum(v for p, v in cpu.items() if p != me),
+            "cpu_s": sum(cpu.values()), "peak_rss_mb": sampler.peak_mb,
+            "memory_after": procfs.memory_mb(me), "lag_p99_ms": p99(lags) * 1000,
+            "lag_max_ms": max(lags, default=0.0) * 1000, "lag_samples": len(lags),
+            "stages": clock.report(), "outcomes": summarise(outcomes),
+            "mail": str(flush)}
+
+
+def summarise(outcomes: list[Any]) -> dict[str, int]:
+    statuses: dict[str, int] = {}
+    for outcome in outcomes:
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+    return {**statuses, "new_entries": sum(o.new_entries for o in outcomes),
+            "matches": sum(o.matches for o in outcomes),
+            "deltas": sum(o.deltas for o in outcomes),
+            "articles": sum(1 for o in outcomes for a in o.articles if a.status != "known")}
+
+
+def wait_for_parent(phase: str) -> None:
+    print(f"READY {phase}", flush=True)
+    sys.stdin.readline()
+
+
+async def run(spec: dict[str, Any], startup: dict[str, float]) -> dict[str, Any]:
+    from monitor.app import open_app
+    from monitor.config import load_config
+    from monitor.logsetup import configure_logging
+
+    state = Path(spec["state_dir"])
+    log_stream = (state / "monitor.log").open("w", encoding="utf-8")
+    configure_logging("INFO", stream=log_stream)
+    config = load_config(Path(spec["config"]), {"STATE_DIRECTORY": str(state)})
+    clock = StageClock()
+    phases: dict[str, Any] = {}
+    async with open_app(config) as app:
+        await asyncio.sleep(spec.get("settle_s", 1.0))   # let the workers finish warming
+        startup["open_app_tree"] = procfs.memory_mb(os.getpid())["rss"]
+        idle = {"memory": procfs.memory_mb(os.getpid()),
+                "processes": procfs.memory_by_process(os.getpid())}
+        instrument(app, clock)
+        for phase in spec["phases"]:
+            if phase.get("wait"):
+                wait_for_parent(phase["name"])
+            phases[phase["name"]] = await measure_phase(app, clock, phase.get("timeout"))
+            if phases[phase["name"]]["timed_out"]:
+                break   # the state is half-written: later phases would not mean anything
+        idle_after = procfs.memory_mb(os.getpid())
+    log_stream.close()
+    return {"startup_rss_mb": startup, "idle": idle, "idle_after": idle_after,
+            "phases": phases}
+
+
+def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
+    startup = {"interpreter": self_rss()}
+    import monitor.app  # noqa: F401  (the imports the service pays for)
+
+    startup["imports"] = self_rss()
+    from monitor.match import prepare_document
+
+    prepare_document(title="AliExpress Russland", summary="", text="Die Händler verkauften.")
+    startup["simplemma"] = self_rss()
+    result = asyncio.run(run(spec, startup))
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

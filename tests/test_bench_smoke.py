@@ -1,0 +1,79 @@
+"""The benchmark code cannot rot: the generator, the local server and one scenario, tiny.
+
+Three feeds and a handful of pages are generated and served on 127.0.0.1; a real
+``bench.ourcycle`` child runs news-monitor's first, steady and new-items cycles against
+them and the report renders. Nothing here times anything against a goal.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import feedparser
+
+from bench import summary
+from bench.generate import generate, with_new_items
+from bench.report import render_rows, render_targets
+from bench.scenarios import Settings, run_cycles
+from bench.server import Site, serve
+
+
+def test_same_seed_same_bytes_and_pages_in_size() -> None:
+    one = generate("http://127.0.0.1:1", feeds=3, items=10, pages=13)
+    two = generate("http://127.0.0.1:1", feeds=3, items=10, pages=13)
+    assert one.corpus.feeds == two.corpus.feeds and one.corpus.pages == two.corpus.pages
+    sizes = [len(page) for page in one.corpus.pages.values()]
+    assert min(sizes) >= 40_000 and max(sizes) <= 130_000
+    assert b"AliExpress Russland" in one.corpus.pages["/artikel/0.html"]
+    parsed = feedparser.parse(one.corpus.feeds["/feeds/0.xml"])
+    assert len(parsed.entries) == 10
+    assert parsed.entries[0].link.startswith("http://127.0.0.1:1/artikel/")
+
+
+def test_new_version_has_a_tenth_new_items_on_new_pages() -> None:
+    gen = generate("http://127.0.0.1:1", feeds=2, items=20, pages=10)
+    nxt = with_new_items(gen, 0.1)
+    old = {e.id for e in feedparser.parse(gen.corpus.feeds["/feeds/0.xml"]).entries}
+    new = feedparser.parse(nxt.feeds["/feeds/0.xml"]).entries
+    fresh = [e for e in new if e.id not in old]
+    assert len(new) == 20 and len(fresh) == 2
+    assert all(e.link.endswith(("/artikel/10.html",)) for e in fresh)
+
+
+def test_server_answers_304_to_its_etag() -> None:
+    site = Site()
+    site.publish({"/feed.xml": (b"<rss/>", "application/rss+xml")})
+    with serve(site) as server:
+        with urllib.request.urlopen(server.base_url + "/feed.xml") as reply:
+            etag = reply.headers["ETag"]
+            assert reply.read() == b"<rss/>"
+        request = urllib.request.Request(server.base_url + "/feed.xml",
+                                         headers={"If-None-Match": etag})
+        try:
+            urllib.request.urlopen(request)
+            status = 200
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+    assert status == 304 and site.counts == {200: 1, 304: 1}
+
+
+def test_one_scenario_with_three_feeds(tmp_path: Path) -> None:
+    site = Site()
+    with serve(site) as server:
+        gen = generate(server.base_url, feeds=3, items=4, pages=3)
+        results = run_cycles(site, gen.corpus, with_new_items(gen, 0.25), 1, tmp_path,
+                             Settings(workers=1, concurrency=4))
+    phases = results[0]["phases"]
+    assert phases["first"]["outcomes"]["ok"] == 3
+    assert 0 < phases["first"]["outcomes"]["new_entries"] <= 12
+    assert results[0]["requests"]["first+steady"][304] == 3
+    assert phases["steady"]["outcomes"] == {"not_modified": 3, "new_entries": 0, "matches": 0,
+                                            "deltas": 0, "articles": 0}
+    assert 0 < phases["new"]["outcomes"]["new_entries"] <= 3
+    assert phases["first"]["stages"]["calls"]["parse"] == 3
+    assert phases["first"]["cpu_children_s"] >= 0 and results[0]["idle"]["memory"]["rss"] > 20
+    raw = {"feeds": 3, "bare": {"feedparser": [], "trafilatura": []}, "ours": results,
+           "rss2email": [], "rss2email_error": "skipped"}
+    table = "\n".join(render_rows(summary.rows(raw)) + render_targets(summary.targets(raw)))
+    assert "first cycle (all new)" in table and "NOT MEASURED" in table
