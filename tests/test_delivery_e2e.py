@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +24,7 @@ from aiosmtpd.controller import Controller
 from monitor.app import open_app
 from monitor.cli import main
 from monitor.config import Config, load_config
+from monitor.logsetup import _MonitorHandler
 from monitor.notify.outbox import FlushReport
 from tests.conftest import ROOT, NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, OTHER, TRAP, Item, Story, page, rss
@@ -83,10 +85,21 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def _state_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _state_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """State under tmp_path, no stray environment, and the root logger as it was (the
+    in-process command line installs its own handler on capsys's stderr, so it is removed
+    before capsys closes that)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
-    monkeypatch.delenv("NEWS_MONITOR_CONFIG", raising=False)
+    for name in ("NEWS_MONITOR_CONFIG", "NEWS_MONITOR_SMTP_PASSWORD", "CREDENTIALS_DIRECTORY"):
+        monkeypatch.delenv(name, raising=False)
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in [h for h in root.handlers if isinstance(h, _MonitorHandler)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
 
 
 def test_poll_mails_one_alert_then_the_update_threads_under_it_and_the_digest_lists_it(

@@ -13,15 +13,8 @@ from aiosmtpd.controller import Controller
 
 from monitor.cli import main
 from tests.conftest import Inbox, SmtpServer, free_port, write_config
+from tests.test_delivery_e2e import _state_here  # noqa: F401  (autouse: state, env, logging)
 from tests.test_notify_smtp import check_login
-
-
-@pytest.fixture(autouse=True)
-def _state_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
-    for name in ("NEWS_MONITOR_CONFIG", "NEWS_MONITOR_SMTP_PASSWORD", "CREDENTIALS_DIRECTORY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def send_test_email(capsys: pytest.CaptureFixture[str], path: Path) -> tuple[int, str]:
