@@ -26,7 +26,7 @@ from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.logsetup import _MonitorHandler
 from monitor.notify.outbox import FlushReport
-from tests.conftest import ROOT, NewsSite, SmtpServer, write_config
+from tests.conftest import NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, OTHER, TRAP, Item, Story, page, rss
 
 HTML = "text/html; charset=utf-8"

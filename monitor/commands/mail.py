@@ -20,11 +20,11 @@ from monitor.delivery import Delivery, make_mailer, mail_settings, maildir_path,
     smtp_settings, transport_label
 from monitor.digests import render_digest, send_digest
 from monitor.errors import DeliveryError
+from monitor.models import OutboxItem
 from monitor.notify.compose import compose_test
 from monitor.notify.digest import render_digest_text
 from monitor.notify.mailer import diagnose
 from monitor.store import Store
-from monitor.models import OutboxItem
 
 
 def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
