@@ -56,7 +56,7 @@ def build_digest(app: App, now: datetime) -> tuple[DigestData, list[int]]:
 def digest_trigger(config: Config) -> CronTrigger:
     """Daily at ``[digest] time`` in ``[digest] timezone`` (wall-clock time across DST)."""
     return CronTrigger(hour=config.digest.time.hour, minute=config.digest.time.minute,
-                       timezone=config.digest.timezone)
+                       second=config.digest.time.second, timezone=config.digest.timezone)
 
 
 def _configured(app: App, state: FeedState) -> bool:

@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App, open_app
 from monitor.config import Config, load_config
-from monitor.digests import send_digest
+from monitor.digests import digest_trigger, send_digest
 from monitor.errors import ConfigError
 from monitor.httpserver import start_http
 from monitor.metrics import Metrics, measure_loop_lag
@@ -133,10 +133,18 @@ class Service:
                 Job("flush", lambda: self._flush(app), IntervalTrigger(seconds=max(tick, 15))),
                 Job("housekeeping", lambda: self._housekeeping(app), IntervalTrigger(hours=6))]
         if digest.enabled:
-            jobs.append(Job("digest", lambda: self._digest(app), CronTrigger(
-                hour=digest.time.hour, minute=digest.time.minute, second=digest.time.second,
-                timezone=digest.timezone), start_now=False))
+            jobs.append(Job("digest", lambda: self._digest(app), digest_trigger(self.config),
+                            start_now=False))
+        if self.config.alerts.mode != "off":
+            jobs.append(Job("summary", lambda: self._summary(app),
+                            CronTrigger(minute=0, timezone="UTC"), start_now=False))
         return jobs
+
+    async def _summary(self, app: App) -> None:
+        """Alerts folded past the hourly cap (or all, in hourly mode) go out as one mail."""
+        report = await app.delivery.send_hourly_summary()
+        for _ in range(report.sent):
+            self.metrics.mail_sent("summary")
 
     async def _poll(self, app: App) -> None:
         outcomes = await app.pipeline.run_cycle(due_only=True)

@@ -67,7 +67,7 @@ def poll(args: argparse.Namespace, config: Config) -> int:
 async def _poll(config: Config, names: Sequence[str] | None) -> tuple[list[FeedOutcome], str]:
     async with open_app(config) as app:
         outcomes = await app.pipeline.run_cycle(due_only=False, names=names)
-        report = await app.delivery.flush()
+        report = await app.delivery.flush(include_waiting=True)
     return outcomes, describe_flush(report)
 
 
