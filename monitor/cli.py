@@ -39,7 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:          # --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else 2
     cmd: Command = args.handler
     try:
         config = _load(cmd, args.config)

@@ -20,9 +20,7 @@ def test_every_command_is_registered() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_command_answers_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as done:
-        main([name, "--help"])
-    assert done.value.code == 0
+    assert main([name, "--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: news-monitor {name}")
     assert load_all().commands[name].help in " ".join(out.split())
@@ -36,6 +34,11 @@ def test_check_config_summary_and_missing_file(tmp_path: Path,
     assert "feeds:   1 enabled of 1" in out and "topics:  alibaba-russland" in out
     assert main(["--config", str(tmp_path / "fehlt.toml"), "check-config"]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deltas", "--since", "gestern"]) == 2
+    assert "argument --since: not a duration: 'gestern'" in capsys.readouterr().err
 
 
 def test_config_from_environment_and_module_entry(tmp_path: Path) -> None:

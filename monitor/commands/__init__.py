@@ -8,10 +8,13 @@ registry; a test checks that every registered command answers ``--help``.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from monitor.config import Config
+from monitor.config import Config, parse_duration
+from monitor.store import Store
 
 Runner = Callable[[argparse.Namespace, Config], int]
 Configure = Callable[[argparse.ArgumentParser], None]
@@ -44,6 +47,26 @@ class Registry:
             self.commands[name] = Command(name, help, run, configure, needs_config)
             return run
         return register
+
+
+def duration_ago(value: str) -> datetime:
+    """An argparse type: ``"24h"`` is the moment 24 hours ago (a bad value exits 2)."""
+    try:
+        return datetime.now(UTC) - parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def opened_store(config: Config) -> Iterator[Store]:
+    """The configured store for one command, closed again afterwards."""
+    from monitor.app import open_store_for
+
+    store = open_store_for(config)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 REGISTRY = Registry()

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
-from monitor.app import open_store_for, utcnow
-from monitor.commands import command
-from monitor.config import Config, parse_duration
+from monitor.commands import command, duration_ago, opened_store
+from monitor.config import Config
 from monitor.deltas import short_diff
 from monitor.models import Delta
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--since", default="24h", help="events within this duration (24h)")
+    parser.add_argument("--since", default="24h", type=duration_ago,
+                        help="events within this duration (default 24h)")
     parser.add_argument("--topic", metavar="NAME", help="only this topic")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
@@ -23,16 +22,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @command("deltas", "list new and updated stories (events) with score and cluster size",
          configure=_arguments)
 def deltas(args: argparse.Namespace, config: Config) -> int:
-    try:
-        since = utcnow() - parse_duration(args.since)
-    except ValueError as exc:
-        print(f"error: --since: {exc}", file=sys.stderr)
-        return 2
-    store = open_store_for(config)
-    try:
+    since = args.since
+    with opened_store(config) as store:
         events = store.events(since=since, topic=args.topic)
-    finally:
-        store.close()
     if args.json:
         print(json.dumps([as_json(e) for e in events], ensure_ascii=False, indent=2))
         return 0

@@ -15,9 +15,9 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.app import compile_topics, fetch_options, open_store_for, utcnow
-from monitor.commands import command
-from monitor.config import Config, parse_duration
+from monitor.app import compile_topics, fetch_options
+from monitor.commands import command, duration_ago, opened_store
+from monitor.config import Config
 from monitor.errors import FetchError
 from monitor.extract import extract_html, looks_like_html, text_page
 from monitor.fetch import Fetcher
@@ -33,8 +33,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--stored", action="store_true",
                         help="dry run over stored articles: list what would match")
     source.add_argument("stdin", nargs="?", choices=["-"], help="- reads standard input")
-    parser.add_argument("--since", default="30d", help="with --stored: first seen within "
-                        "this duration (default 30d)")
+    parser.add_argument("--since", default="30d", type=duration_ago,
+                        help="with --stored: first seen within this duration (default 30d)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -103,16 +103,9 @@ def _print(result: MatchResult, page: Page, *, as_json: bool) -> None:
 
 
 def _stored(args: argparse.Namespace, config: Config, topic: Topic) -> int:
-    try:
-        since = utcnow() - parse_duration(args.since)
-    except ValueError as exc:
-        print(f"error: --since: {exc}", file=sys.stderr)
-        return 2
-    store = open_store_for(config)
-    try:
+    since = args.since
+    with opened_store(config) as store:
         texts = store.stored_texts(since)
-    finally:
-        store.close()
     rows = []
     for item in texts:
         result = topic.evaluate(prepare_document(title=item.title, summary=item.summary,
