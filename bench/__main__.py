@@ -44,10 +44,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="server delay before every response (imitates the network)")
     parser.add_argument("--workers", type=int, default=2, help="extract_workers")
     parser.add_argument("--concurrency", type=int, default=16, help="fetch.concurrency")
-    parser.add_argument("--cycle-timeout", type=float, default=180.0,
+    parser.add_argument("--cycle-timeout", type=float, default=150.0,
                         help="cancel a cycle after this many seconds (reported as TIMED OUT)")
     parser.add_argument("--budget", type=float, default=240.0,
-                        help="start no further news-monitor run past this many seconds")
+                        help="start no further news-monitor run past this many seconds "
+                        "(rss2email: 0.6 of it)")
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--pages", type=int, default=500)
     args = parser.parse_args(argv)
@@ -113,7 +114,8 @@ def r2e_runs(site: Site, corpus: Any, args: argparse.Namespace) -> tuple[list[An
         return [], "skipped (--no-rss2email)"
     site.publish(corpus.resources())
     r2e = Rss2Email(WORK)
-    results = run_rss2email(r2e, corpus.feed_urls(), corpus.base_url, args.r2e_runs, WORK / "runs")
+    results = run_rss2email(r2e, corpus.feed_urls(), corpus.base_url, args.r2e_runs, WORK / "runs",
+                            budget=args.budget * 0.6)
     if r2e.error:
         print(f"  rss2email could not be installed: {r2e.error}; its ratios are NOT MEASURED",
               flush=True)

@@ -71,13 +71,25 @@ def pss_kb(pid: int) -> int:
     return _field_kb(PROC / str(pid) / "smaps_rollup", "Pss")
 
 
-def process_name(pid: int) -> str:
+def parent(pid: int) -> int:
     try:
-        raw = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return int((PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "?"
-    if "forkserver" in raw and "main_path" not in raw:
-        return "forkserver" if "-c" in raw else raw[:40]
+
+
+def process_name(pid: int) -> str:
+    """A short role: main, forkserver, extract worker, resource_tracker."""
+    raw = _cmdline(pid)
+    if "forkserver" in raw:
+        return "extract worker" if "forkserver" in _cmdline(parent(pid)) else "forkserver"
     if "resource_tracker" in raw:
         return "resource_tracker"
     return raw.strip()[:60]

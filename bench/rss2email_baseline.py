@@ -126,13 +126,19 @@ class Rss2Email:
 
 
 def run_rss2email(r2e: Rss2Email, feeds: Sequence[tuple[str, str]], base_url: str, runs: int,
-                  workdir: Path) -> list[dict[str, Any]]:
-    """``runs`` pairs of first and second ``r2e run`` on fresh copies; [] if not installed."""
+                  workdir: Path, budget: float | None = None) -> list[dict[str, Any]]:
+    """``runs`` pairs of first and second ``r2e run`` on fresh copies; [] if not installed.
+
+    No further pair starts once ``budget`` seconds have passed."""
     if not r2e.ensure_installed():
         return []
     template = r2e.template(feeds, base_url)
-    results = []
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
     for run in range(runs):
+        if budget and results and time.perf_counter() - started > budget:
+            print(f"  (rss2email: stopping after {run} run(s): time budget)", flush=True)
+            break
         folder = r2e.prepare_run(template, base_url, workdir / f"r2e-run-{run}")
         first = r2e.timed_run(folder)
         second = r2e.timed_run(folder)

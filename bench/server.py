@@ -3,7 +3,7 @@
 Owns serving the generated corpus: one thread per connection (HTTP/1.1 keep-alive), a
 strong ETag per resource and ``304 Not Modified`` when ``If-None-Match`` carries it, an
 optional delay before every response to imitate network latency, and request counters
-by status. ``publish`` swaps the whole site at once (a new version of the feeds), so a
+by status (0 counts connections the client dropped). ``publish`` swaps the whole site at once (a new version of the feeds), so a
 scenario can move from one version to the next between cycles.
 """
 
@@ -96,6 +96,10 @@ class SiteServer(ThreadingHTTPServer):
     def __init__(self, site: Site) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.site = site
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up (a cancelled cycle) is not worth a traceback."""
+        self.site.count(0)
 
     @property
     def base_url(self) -> str:
