@@ -27,7 +27,7 @@ from monitor.fetch import FetchOptions, Fetcher, default_user_agent
 from monitor.models import FetchResult
 from monitor.parse import parse_feed
 from tests.conftest import ROOT, NewsSite
-from tests.hostile.helpers import Figures, assert_recorded, full_run, hostile_config
+from tests.hostile.helpers import Figures, assert_recorded, full_run, hostile_config, poll_cycle
 from tests.hostile.mutator import content_type, mutate
 from tests.newsroom import LAYOFFS, OTHER, TRAP, Item, rss
 
@@ -181,3 +181,19 @@ def test_mutations_through_the_pipeline(site: NewsSite, tmp_path: Path,
     figures.record("mutations-pipeline", inputs=count, escaped=0, **tally)
     assert sum(tally.values()) == count
     assert tally["error"] and tally["ok"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "product bug (resource use): monitor/parse.py parse_feed has no limit on entries; 180 KB "
+    "of bare <item> tags (well under fetch.max_bytes) become 30,000 entries, seconds of CPU "
+    "and ~30 MiB in one poll (1.5 MB: 250,000 entries, 19 s, 230 MiB); at the 10 MB cap it is minutes and over a GiB. "
+    "Count <item>/<entry> before feedparser and refuse (ParseError) or keep the first N."))
+def test_entry_flood_is_refused_or_cut_quickly(site: NewsSite, tmp_path: Path) -> None:
+    flood = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Flut</title>' \
+        + b"<item>" * 30_000 + b"</channel></rss>"
+    site.put("/flut.xml", flood)
+    cycle = poll_cycle(hostile_config(tmp_path, [
+        {"name": "Flut", "url": site.url("/flut.xml"), "full_text": False}]))
+    assert cycle.outcomes["Flut"].error_kind != "internal"
+    assert cycle.seconds < 1.0, f"one poll took {cycle.seconds:.1f} s"
+    assert cycle.peak_growth_mib < 16, f"peak RSS grew by {cycle.peak_growth_mib:.0f} MiB"
