@@ -103,7 +103,7 @@ class ArticleProcessor:
                      entry: FeedEntry) -> EntryResult | None:
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         known = self.store.find_article(entry.link) if entry.link else None
-        if known is not None:
+        if known is not None and self._evaluated(known):
             self.store.link_entry(state.id, entry.key, known)
             return EntryResult(entry.key, entry.title, entry.link, "known")
         page, validators = await self._page(feed, entry)
@@ -113,9 +113,14 @@ class ArticleProcessor:
         if ref.tombstoned:
             return EntryResult(entry.key, entry.title, url, "tombstoned")
         self.store.link_entry(state.id, entry.key, ref.id)
-        # Known under its page's canonical URL (another feed's link to it): a re-fetch.
-        return self._evaluate(ref.id, source, page, stage=0 if ref.created else None,
-                              validators=validators, key=entry.key, first=ref.created)
+        # Known under its page's canonical URL (another feed's link to it): a re-fetch. An
+        # article row without a revision was cut short (a crash) before its first evaluation.
+        first = ref.created or not self._evaluated(ref.id)
+        return self._evaluate(ref.id, source, page, stage=0 if first else None,
+                              validators=validators, key=entry.key, first=first)
+
+    def _evaluated(self, article_id: int) -> bool:
+        return self.store.latest_revision(article_id) is not None
 
     async def _changed(self, feed: FeedConfig, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:

@@ -29,6 +29,17 @@ from werkzeug.wrappers import Request, Response
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--full", action="store_true",
+                     help="run the large hostile-input and crash suites (10,000 mutations, "
+                          "50 kills); same as NEWS_MONITOR_FULL=1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--full", default=False):
+        os.environ["NEWS_MONITOR_FULL"] = "1"   # read by tests/hostile/helpers.full_run
+
+
 @dataclass
 class Resource:
     body: bytes

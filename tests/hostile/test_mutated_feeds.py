@@ -36,12 +36,9 @@ FEEDS = ROOT / "tests" / "fixtures" / "feeds"
 TYPES = {".xml": "application/rss+xml; charset=utf-8", ".rdf": "application/rdf+xml"}
 SPECIAL_TYPES = {"latin1_header.xml": "application/rss+xml; charset=ISO-8859-1",
                  "atom_handel.xml": "application/atom+xml"}
-# Exceptions the mutator found that are reported and pinned by a strict xfail test below;
-# the mutation runs count them apart so that they keep looking for new ones.
-KNOWN_BUGS = {
-    "AttributeError: 'NoneType' object has no attribute 'strip'":
-        "test_channel_guid_without_link_gives_a_feed_or_parse_error",
-}
+# Exceptions the mutator found and that are still open (each pinned by a strict xfail test);
+# the mutation runs count them apart so that they keep looking for new ones. None are open.
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def newsroom_feed(base: str, age: timedelta = timedelta(hours=1)) -> str:
@@ -133,10 +130,6 @@ def test_mutations_through_fetch_and_parse(site: NewsSite, figures: Figures) -> 
     assert tally.slowest[0] < 10, f"seed {tally.slowest[1]} took {tally.slowest[0]:.1f} s"
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason=(
-    "product bug: monitor/parse.py parse_feed calls canonical_url(feed.get('link', '')) and "
-    "feedparser sets feed.link = None for a broken channel-level <guid>; AttributeError "
-    "instead of a feed or ParseError (in a poll: 'internal error')"))
 def test_channel_guid_without_link_gives_a_feed_or_parse_error() -> None:
     """Found by the mutator, reduced by delta debugging to the bytes below."""
     body = b'<rss version="2.0"><channel><guid<g</guid<item><title>AliExpress</title></item>'
@@ -183,11 +176,6 @@ def test_mutations_through_the_pipeline(site: NewsSite, tmp_path: Path,
     assert tally["error"] and tally["ok"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug (resource use): monitor/parse.py parse_feed has no limit on entries; 180 KB "
-    "of bare <item> tags (well under fetch.max_bytes) become 30,000 entries, seconds of CPU "
-    "and ~30 MiB in one poll (1.5 MB: 250,000 entries, 19 s, 230 MiB); at the 10 MB cap it is minutes and over a GiB. "
-    "Count <item>/<entry> before feedparser and refuse (ParseError) or keep the first N."))
 def test_entry_flood_is_refused_or_cut_quickly(site: NewsSite, tmp_path: Path) -> None:
     flood = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Flut</title>' \
         + b"<item>" * 30_000 + b"</channel></rss>"
