@@ -91,6 +91,7 @@ def open_store_for(config: Config) -> Store:
                                                                           exist_ok=True)
     store = open_store(config.storage.url)
     store.sync_feeds([(f.name, f.url) for f in config.feeds])
+    store.release_stale_leases()
     return store
 
 

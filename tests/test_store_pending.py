@@ -18,3 +18,14 @@ def test_new_entries_are_pending_until_finished(store: Store) -> None:  # noqa: 
     assert [e.key for e in store.pending_entries(feed.id)] == [entry(2).key]
     store.record_entries(feed.id, [entry(1), entry(2)], at=T0)   # seen again: still one left
     assert [e.key for e in store.pending_entries(feed.id)] == [entry(2).key]
+
+
+def test_leases_of_dead_processes_are_released(opener) -> None:  # noqa: F811
+    dead = opener(owner="news-host:999999999")       # no such pid: a killed daemon
+    dead.sync_feeds([("Handelsblatt", "https://www.handelsblatt.com/feed")])
+    assert len(dead.claim_due_feeds(T0)) == 1
+    alive = opener(owner="news-host:1")               # pid 1 exists
+    assert alive.claim_due_feeds(T0) == []            # leased by the dead one
+    assert alive.release_stale_leases() == 1
+    assert [f.name for f in alive.claim_due_feeds(T0)] == ["Handelsblatt"]
+    assert alive.release_stale_leases() == 0          # a live owner's lease stays

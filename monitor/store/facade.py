@@ -18,10 +18,12 @@ from monitor.store.dialect import create_store_engine, integrity_problems, optim
 from monitor.store.entries import EntriesMixin
 from monitor.store.events import EventsMixin
 from monitor.store.feeds import FeedsMixin
+from monitor.store.leases import release_dead
 from monitor.store.migrations import apply_migrations
 from monitor.store.outbox import OutboxMixin
 from monitor.store.outcome import OutcomeMixin
 from monitor.store.retention import RetentionMixin
+from monitor.store.schema import articles, feeds, outbox
 
 log = logging.getLogger(__name__)
 _DETAIL_CHARS = 300
@@ -46,6 +48,15 @@ class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
         except Exception:   # noqa: BLE001 - a health probe reports, it does not raise
             log.exception("store_health_failed store=%s", self._db.where())
             return False
+
+    def release_stale_leases(self) -> int:
+        """Frees leases left by dead processes of this host (after a kill or crash)."""
+        host = self.owner.rpartition(":")[0]
+        with self._db.write() as conn:
+            freed = sum(release_dead(conn, table, host) for table in (feeds, articles, outbox))
+        if freed:
+            log.info("leases_released count=%d host=%s", freed, host)
+        return freed
 
     def optimize(self) -> None:
         with self._db.write() as conn:

@@ -8,6 +8,7 @@ concurrent claimer re-checks the lease condition on the updated row and skips it
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,3 +32,29 @@ def claim(conn: Connection, table: Table, *where: Any, now: datetime, owner: str
             .values(lease_owner=owner, lease_until=now + timedelta(seconds=seconds))
             .returning(table.c.id))
     return list(conn.scalars(stmt))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # alive, under another user
+        return True
+    return True
+
+
+def release_dead(conn: Connection, table: Table, host: str) -> int:
+    """Frees the leases this host's dead processes (killed, crashed) left on ``table``.
+
+    Without this a restarted daemon waits for every lease its predecessor held to expire
+    (minutes) before it polls those feeds or sends those mails again.
+    """
+    owners = conn.scalars(select(table.c.lease_owner).distinct()
+                          .where(table.c.lease_owner.like(f"{host}:%")))
+    dead = [o for o in owners if o.rpartition(":")[2].isdigit()
+            and not pid_alive(int(o.rpartition(":")[2]))]
+    if not dead:
+        return 0
+    result = conn.execute(update(table).where(table.c.lease_owner.in_(dead)).values(**FREE))
+    return int(result.rowcount or 0)

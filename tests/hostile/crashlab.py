@@ -4,9 +4,8 @@ and what the store holds afterwards.
 ``Newsdesk`` writes German fixture stories (relevant ones about AliExpress Russia and its
 partners, and unrelated ones) onto the local news site, two feeds with stable dates.
 ``Daemon`` runs ``python -m monitor --config X run`` as a subprocess, waits for its
-``status=ready`` log line, kills it with SIGKILL or stops it with SIGTERM. ``expire_leases``
-stands in for the minutes a dead process's leases take to run out (feeds 300 s, mail 300 s):
-it frees exactly the leases the killed process held, as expiry would.
+``status=ready`` log line, kills it with SIGKILL or stops it with SIGTERM. The restarted
+daemon frees the leases its killed predecessor held (``Store.release_stale_leases``).
 """
 
 from __future__ import annotations
@@ -163,19 +162,6 @@ class Daemon:
 
     def tail(self) -> str:
         return "\n".join(self.log.read_text(encoding="utf-8", errors="replace").splitlines()[-30:])
-
-
-def expire_leases(db: Path) -> int:
-    """Free the leases a SIGKILLed process held (what waiting for their expiry would do)."""
-    with sqlite3.connect(db, timeout=15) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        freed = 0
-        for table in tables:
-            columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
-            if "lease_owner" in columns:
-                freed += conn.execute(f"UPDATE {table} SET lease_owner = NULL, lease_until = "
-                                      "NULL WHERE lease_owner IS NOT NULL").rowcount
-    return freed
 
 
 def query(db: Path, sql: str) -> list[tuple[object, ...]]:
