@@ -63,22 +63,45 @@ class ArticleProcessor:
                  render: Render | None = None) -> None:
         self.config, self.store, self.fetcher = config, store, fetcher
         self.extractor, self.topics, self.clock, self.render = extractor, topics, clock, render
+        # Articles in flight at once (fetched page, extraction, matching): bounded, so a
+        # first cycle over thousands of entries never holds thousands of pages in memory.
+        self._slots = asyncio.Semaphore(max(4, 2 * config.fetch.concurrency))
+        self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._clusters = cluster.RollingIndex()
 
     async def process(self, feed: FeedConfig, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
         """New entries become articles; changed entries re-check their article."""
-        jobs = [self._guarded(self._entry(feed, state, e), e) for e in fresh]
-        jobs += [self._guarded(self._changed(feed, state, e), e) for e in changed]
+        jobs = [self._guarded(lambda e=e: self._entry_once(feed, state, e), e) for e in fresh]
+        jobs += [self._guarded(lambda e=e: self._changed(feed, state, e), e) for e in changed]
         return [r for r in await asyncio.gather(*jobs) if r is not None]
 
-    async def _guarded(self, job: Awaitable[EntryResult | None],
+    async def _guarded(self, job: Callable[[], Awaitable[EntryResult | None]],
                        entry: FeedEntry) -> EntryResult | None:
         """One article's unexpected failure costs that article this poll, not the feed."""
         try:
-            return await job
+            async with self._slots:
+                return await job()
         except Exception:
             log.exception("article url=%s status=error", entry.link)
             return EntryResult(entry.key, entry.title, entry.link, "error")
+
+    async def _entry_once(self, feed: FeedConfig, state: FeedState,
+                          entry: FeedEntry) -> EntryResult | None:
+        """Entries of several feeds linking one page fetch and evaluate it once: the others
+        wait for it and then find the article known."""
+        running = self._in_flight.get(entry.link) if entry.link else None
+        if running is not None:
+            await asyncio.shield(running)
+            return await self._entry(feed, state, entry)
+        done = asyncio.get_running_loop().create_future()
+        if entry.link:
+            self._in_flight[entry.link] = done
+        try:
+            return await self._entry(feed, state, entry)
+        finally:
+            done.set_result(None)
+            self._in_flight.pop(entry.link, None)
 
     async def recheck(self, item: RecheckItem) -> EntryResult:
         """A scheduled re-check of a matching article, with a conditional GET."""
@@ -203,7 +226,7 @@ class ArticleProcessor:
         """How the store finds a new article's cluster, inside its write transaction: two
         copies of a story saved in one cycle (or by two processes) cannot both miss."""
         def find(rows: list[tuple[int, int, bytes]]) -> int | None:
-            return cluster.ClusterIndex(rows).find(sig)
+            return self._clusters.find(rows, sig)
         return {"cluster_since": self.clock() - self.config.alerts.cluster_window,
                 "find_cluster": find}
 

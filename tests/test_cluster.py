@@ -143,3 +143,14 @@ def test_signature_of_another_size_is_skipped_with_a_warning(caplog: pytest.LogC
     assert "signature skipped bytes=512 num_perm=128" in caplog.text
     assert index.find(signature(OUTLET_A, num_perm=64)) is None
     assert similarity(signature(OUTLET_A, num_perm=64), signature(OUTLET_A)) == 0.0
+
+
+def test_rolling_index_follows_the_window_and_finds_like_a_fresh_index() -> None:
+    from monitor.cluster import RollingIndex
+
+    a, b = signature(OUTLET_A), signature(OUTLET_B)
+    rolling = RollingIndex()
+    assert rolling.find([], b) is None
+    assert rolling.find([(1, 1, a)], b) == 1               # added incrementally
+    assert rolling.find([(1, 7, a)], b) == 7               # a cluster change is picked up
+    assert rolling.find([(2, 2, signature(JV_FOUNDING))], b) is None   # 1 left the window
