@@ -87,6 +87,7 @@ def drain(daemon: Daemon, site: NewsSite, feeds: Sequence[str], db: Path,
     assert daemon.stop() == 0, daemon.tail()
 
 
+@pytest.mark.timeout(1800)   # the full run (50 kills) takes minutes
 def test_sigkilled_daemon_loses_and_doubles_no_delta_and_no_alert(
         site: NewsSite, smtp: SmtpServer, tmp_path: Path, figures: Figures) -> None:
     kills = 50 if full_run() else 5
