@@ -125,9 +125,7 @@ class ArticleProcessor:
     async def _entry(self, feed: FeedConfig, state: FeedState,
                      entry: FeedEntry) -> EntryResult | None:
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
-        known = self.store.find_article(entry.link) if entry.link else None
-        if known is not None and self._evaluated(known):
-            self.store.link_entry(state.id, entry.key, known)
+        if entry.link and self.store.link_known(state.id, entry.key, entry.link) is not None:
             return EntryResult(entry.key, entry.title, entry.link, "known")
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"

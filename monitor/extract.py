@@ -23,13 +23,15 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from monitor.models import ExtractStatus, Page
 from monitor.pagemeta import head_language, head_url, page_metadata, parse_date
 from monitor.walls import detect_wall
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_MAX_BYTES = 3_000_000
 HTML_START = re.compile(
@@ -207,7 +209,7 @@ class Extractor:
             else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["monitor.extract", "trafilatura"])
+            context.set_forkserver_preload(["monitor.extract", "monitor.parse", "trafilatura"])
         log.info("extract_pool_start workers=%d method=%s", self._options.workers, method)
         return ProcessPoolExecutor(self._options.workers, mp_context=context,
                                    initializer=_warm_worker)
@@ -224,6 +226,23 @@ class Extractor:
         log.info("extracted url=%s status=%s took_ms=%d chars=%d detail=%s", url, page.status,
                  (time.perf_counter() - started) * 1000, len(page.text), page.detail or "-")
         return page
+
+    async def offload(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Other CPU-heavy pure work (feed parsing) in the same workers and budget, so it
+        never holds the event loop. ``fn``'s exceptions propagate; a budget overrun raises
+        TimeoutError (and replaces the pool), a broken pool BrokenProcessPool."""
+        job = functools.partial(fn, *args, **kwargs)
+        async with self._slots:
+            pool = self._current_pool()
+            try:
+                return await asyncio.wait_for(self._submit(pool, job),
+                                              self._options.budget_seconds)
+            except TimeoutError:
+                self._recycle(pool, "timeout")
+                raise
+            except BrokenProcessPool:
+                self._recycle(pool, "broken")
+                raise
 
     async def _run(self, job: functools.partial[Page], url: str, title: str,
                    summary: str) -> Page:
@@ -253,7 +272,7 @@ class Extractor:
         return self._pool
 
     @staticmethod
-    def _submit(pool: Executor | None, job: functools.partial[Page]) -> asyncio.Future[Page]:
+    def _submit(pool: Executor | None, job: functools.partial[T]) -> asyncio.Future[T]:
         if pool is None:
             return asyncio.ensure_future(asyncio.to_thread(job))
         return asyncio.get_running_loop().run_in_executor(pool, job)

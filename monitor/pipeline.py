@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import random
 import time
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -89,7 +90,7 @@ class Pipeline:
                                           last_modified=state.last_modified)
         if result.not_modified:
             return self._record_success(feed, state, result, "not_modified")
-        parsed = await asyncio.to_thread(self._parse, result, state)
+        parsed = await self._parse(result, state)
         changes = self.store.record_entries(state.id, parsed.entries, at=result.fetched_at)
         if changes.guid_changes and not state.guid_unstable:
             self.store.mark_guid_unstable(state.id)
@@ -110,10 +111,18 @@ class Pipeline:
                                              if r.key in keys and r.status != "error"])
         return len(fresh), results
 
-    def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
+    async def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
+        """feedparser in the worker processes: it holds the GIL for tens of milliseconds a
+        feed, which in a thread would stall the event loop."""
         identity = "link" if state.guid_unstable else "auto"
-        return parse_feed(result.body, url=result.final_url, headers=result.headers,
-                          fetched_at=result.fetched_at, identity=identity)
+        try:
+            return await self.articles.extractor.offload(
+                parse_feed, result.body, url=result.final_url, headers=dict(result.headers),
+                fetched_at=result.fetched_at, identity=identity)
+        except TimeoutError:
+            raise ParseError("parsing ran past its time budget") from None
+        except BrokenProcessPool:
+            raise ParseError("the parsing worker died") from None
 
     def _countable(self, state: FeedState, new: Sequence[FeedEntry],
                    now: datetime) -> tuple[FeedEntry, ...]:

@@ -89,6 +89,18 @@ class ArticlesMixin(StoreBase):
         with self._db.read() as conn:
             return conn.scalar(select(articles.c.id).where(articles.c.url == url))
 
+    def link_known(self, feed_id: int, key: str, url: str) -> int | None:
+        """Links the entry to the article stored under ``url`` if that article was evaluated
+        (has a revision); returns its id, or None when the page still has to be processed.
+        One transaction for what is the common case of a story carried by several feeds."""
+        with self._db.write() as conn:
+            article_id = conn.scalar(select(articles.c.id).where(articles.c.url == url))
+            if article_id is None or latest_revision_row(conn, article_id) is None:
+                return None
+            conn.execute(update(entries).values(article_id=article_id)
+                         .where(entries.c.feed_id == feed_id, entries.c.key == key))
+            return int(article_id)
+
     def link_entry(self, feed_id: int, key: str, article_id: int) -> None:
         with self._db.write() as conn:
             conn.execute(update(entries).values(article_id=article_id)
