@@ -19,6 +19,7 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -171,8 +172,10 @@ def _warm_worker() -> None:
     """Pool initializer: load trafilatura's lazy parts once, before the first page.
 
     Library log lines in a worker would reach stderr unformatted; what matters about a
-    page is in its Page (status, detail), which the parent logs.
+    page is in its Page (status, detail), which the parent logs. A terminal's Ctrl-C reaches
+    the whole process group; the parent stops the workers, so they ignore it.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
     logging.getLogger().addHandler(logging.NullHandler())
     extract_html(WARM_PAGE, url="https://example.org/warm")
 
