@@ -25,7 +25,6 @@ from monitor.match import Topic, prepare_document
 from monitor.models import Delta, FeedEntry, FeedState, MatchResult, OutgoingMail, Page, Revision
 from monitor.store import Store
 from monitor.store.records import ArticleOutcome, NewEvent, RecheckItem
-from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from monitor.config import Config
-from monitor.models import Delta, OutgoingMail
+from monitor.models import Delta, OutgoingMail, message_id
 from monitor.notify.alerts import plan_alerts
 from monitor.notify.compose import compose_alert, compose_summary
 from monitor.notify.headers import clean_header_value
@@ -96,9 +96,9 @@ class Delivery:
         return [self._alert(d, now) for d in plan.individual] + list(folded)
 
     def _alert(self, delta: Delta, now: datetime) -> OutgoingMail:
-        message_id = alert_message_id(delta)
-        return self._built("alert", message_id, delta.title, lambda: compose_alert(
-            delta, self.settings, now=now, message_id=message_id))
+        mail_id = alert_message_id(delta)
+        return self._built("alert", mail_id, delta.title, lambda: compose_alert(
+            delta, self.settings, now=now, message_id=mail_id))
 
     def _built(self, kind: Literal["alert", "summary"], message_id: str, title: str,
                build: Callable[[], OutgoingMail]) -> OutgoingMail:
@@ -123,12 +123,12 @@ class Delivery:
             return 0
         ids = [d.id for d in deltas]
         key = hashlib.sha1(",".join(map(str, ids)).encode()).hexdigest()[:16]
-        message_id = f"<summary.{key}@news-monitor>"
-        mail = self._built("summary", message_id, "Sammelmeldung", lambda: compose_summary(
-            deltas, self.settings, now=now, message_id=message_id))
+        mail_id = message_id("summary", key)
+        mail = self._built("summary", mail_id, "Sammelmeldung", lambda: compose_summary(
+            deltas, self.settings, now=now, message_id=mail_id))
         if not self.store.enqueue_summary(mail, ids, at=now):
             return 0
-        log.info("summary_queued message_id=%s deltas=%d", message_id, len(ids))
+        log.info("summary_queued message_id=%s deltas=%d", mail_id, len(ids))
         return len(ids)
 
     async def send_hourly_summary(self) -> FlushReport:
@@ -159,4 +159,4 @@ def alert_message_id(delta: Delta) -> str:
     """A new story's alert is the thread root; an update gets its own id in that thread."""
     if delta.kind == "new" and delta.thread_id:
         return delta.thread_id
-    return f"<update.{delta.id}@news-monitor>"
+    return message_id("update", delta.id)

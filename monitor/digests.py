@@ -23,7 +23,15 @@ from apscheduler.triggers.cron import CronTrigger
 from monitor.app import App
 from monitor.config import Config
 from monitor.delivery import mail_settings
-from monitor.models import Delta, DigestData, FeedHealth, FeedState, OutgoingMail, TopicDigest
+from monitor.models import (
+    Delta,
+    DigestData,
+    FeedHealth,
+    FeedState,
+    OutgoingMail,
+    TopicDigest,
+    message_id,
+)
 from monitor.notify.digest import compose_digest
 
 
@@ -86,7 +94,7 @@ def render_digest(app: App, now: datetime) -> tuple[DigestData, list[int], Outgo
     data, ids = build_digest(app, now)
     settings = mail_settings(app.config, to=app.config.digest_recipients)
     mail, html = compose_digest(data, settings, now=now,
-                                message_id=f"<digest.{now:%Y%m%dT%H%M%S}@news-monitor>")
+                                message_id=message_id("digest", f"{now:%Y%m%dT%H%M%S}"))
     return data, ids, mail, html
 
 

@@ -14,10 +14,8 @@ so callers catch ``MonitorError`` subclasses and never a library's own types::
      │    ├── TooManyRedirects  more than the redirect cap, or a loop
      │    ├── RedirectRefused   a scheme change (https to http) or a non-http(s) target
      │    ├── HTTPStatusError   4xx/5xx; ``status`` and ``retry_after``
-     │    ├── RobotsDisallowed  robots.txt forbids an article page
      │    └── TransportFailure  connection refused, reset, TLS, DNS
      ├── ParseError             a feed that cannot be read
-     ├── ExtractError           a page that cannot be extracted
      ├── QueryError             a topic query with a syntax error (topic, column, expected)
      └── DeliveryError          mail could not be delivered
           ├── TransientDeliveryError   try again later (4xx, connection, timeout)
@@ -92,20 +90,12 @@ class HTTPStatusError(FetchError):
         super().__init__(message, url=url, retry_after=retry_after)
 
 
-class RobotsDisallowed(FetchError):
-    kind = "robots"
-
-
 class TransportFailure(FetchError):
     kind = "transport"
 
 
 class ParseError(MonitorError):
     """A feed's bytes could not be read as a feed."""
-
-
-class ExtractError(MonitorError):
-    """A page's HTML could not be turned into text."""
 
 
 class QueryError(MonitorError):

@@ -160,6 +160,17 @@ class Delta:
     thread_id: str = ""      # Message-ID of the first alert for this article and topic
 
 
+MESSAGE_ID_DOMAIN = "news-monitor"
+
+
+def message_id(*parts: object) -> str:
+    """The one form of every Message-ID news-monitor sets: ``<part.part@news-monitor>``.
+
+    Deterministic from its parts, so the store (thread roots), delivery and the digest agree.
+    """
+    return "<" + ".".join(str(p) for p in parts) + f"@{MESSAGE_ID_DOMAIN}>"
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingMail:
     """A rendered message, ready for the outbox."""

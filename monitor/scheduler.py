@@ -71,12 +71,6 @@ class Scheduler:
                     self._running.discard(task)  # type: ignore[arg-type]
         return tracked
 
-    async def run_now(self, job_id: str) -> None:
-        """Wake a job at once (e.g. flush the outbox right after a poll queued mail)."""
-        job = self._scheduler.get_job(job_id)
-        if job is not None:
-            job.modify(next_run_time=self._clock())
-
     async def stop(self, timeout: float) -> bool:
         """Take no new work, let runs in flight finish within ``timeout``; True if they did."""
         self._scheduler.pause()

@@ -20,7 +20,7 @@ from monitor.delivery import Delivery, make_mailer, mail_settings, maildir_path,
     smtp_settings, transport_label
 from monitor.digests import render_digest, send_digest
 from monitor.errors import DeliveryError
-from monitor.models import OutboxItem
+from monitor.models import OutboxItem, message_id
 from monitor.notify.compose import compose_test
 from monitor.notify.digest import render_digest_text
 from monitor.notify.mailer import diagnose
@@ -94,7 +94,7 @@ def test_email(args: argparse.Namespace, config: Config) -> int:
         return 1
     now = utcnow()
     mail = compose_test(mail_settings(config), now=now, transport_label=transport_label(config),
-                        message_id=f"<test.{int(now.timestamp() * 1000)}@news-monitor>")
+                        message_id=message_id("test", int(now.timestamp() * 1000)))
     try:
         answer = asyncio.run(make_mailer(config).send(mail))
     except DeliveryError as exc:

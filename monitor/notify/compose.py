@@ -65,12 +65,6 @@ def compose_test(settings: MailSettings, *, now: datetime, message_id: str,
                       bodies=render_pair("test", context), now=now, message_id=message_id)
 
 
-def new_message_id(settings: MailSettings, *parts: object) -> str:
-    """A deterministic Message-ID ``<part.part@domain>`` from the given parts."""
-    local = ".".join(clean_header_value(str(p)).replace(" ", "-") for p in parts)
-    return f"<{local}@{settings.message_id_domain}>"
-
-
 def subject_line(settings: MailSettings, topic: str, text: str) -> str:
     prefix = clean_header_value(settings.subject_prefix or topic, max_chars=60)
     return clean_header_value(f"[{prefix}] {text}", max_chars=200)

@@ -21,7 +21,6 @@ class MailSettings:
     to: tuple[str, ...]
     subject_prefix: str = ""
     list_id: str = "news-monitor.localhost"
-    message_id_domain: str = "news-monitor.localhost"
 
 
 @dataclass(frozen=True, slots=True)

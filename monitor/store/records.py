@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.models import DeltaKind, Delta, FeedEntry, Hit, MatchResult, WordDiff
+from monitor.models import Delta, DeltaKind, FeedEntry, Hit, MatchResult, WordDiff, message_id
 
 __all__ = [
     "ArticleOutcome", "ArticleRef", "DigestRow", "EntryChanges", "NewEvent", "RecheckItem",
@@ -114,5 +114,5 @@ def _topic_tag(topic: str) -> str:
 
 def message_id_for(article_id: int, topic: str, kind: str, revision_id: int) -> str:
     """The Message-ID of the alert for one event; the same inputs always give the same id."""
-    return f"<alert.{article_id}.{_topic_tag(topic)}.{kind}.{revision_id}@news-monitor>"
+    return message_id("alert", article_id, _topic_tag(topic), kind, revision_id)
 
