@@ -185,14 +185,12 @@ class Service:
         log.info("housekeeping pruned=%s", counts)
 
     def _status(self, app: App) -> str:
-        states = app.store.feed_states()
-        failing = sum(1 for s in states if s.consecutive_errors)
-        pending = len(app.store.outbox(status="pending"))
-        dead = len(app.store.outbox(status="dead"))
+        total, failing = app.store.feed_counts()
+        mail = app.store.outbox_counts()
         self.metrics.set_feeds_failing(failing)
-        self.metrics.set_outbox(pending, dead)
-        return (f"{len(states) - failing} feeds ok, {failing} failing; "
-                f"{pending} mails pending, {dead} dead")
+        self.metrics.set_outbox(mail["pending"], mail["dead"])
+        return (f"{total - failing} feeds ok, {failing} failing; "
+                f"{mail['pending']} mails pending, {mail['dead']} dead")
 
     def _publish_status(self, app: App) -> None:
         self.notifier.status(self._status(app))

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import ROOT, NewsSite, SmtpServer, free_port, write_config
+from tests.conftest import NewsSite, SmtpServer, free_port, write_config
 from tests.newsroom import LAYOFFS, OTHER, Item, page, rss
 
 

@@ -29,3 +29,13 @@ def test_leases_of_dead_processes_are_released(opener) -> None:  # noqa: F811
     assert alive.release_stale_leases() == 1
     assert [f.name for f in alive.claim_due_feeds(T0)] == ["Handelsblatt"]
     assert alive.release_stale_leases() == 0          # a live owner's lease stays
+
+
+def test_counts_for_the_status_line(store: Store) -> None:  # noqa: F811
+    store.sync_feeds([("A", "https://a.example/feed"), ("B", "https://b.example/feed")])
+    feed = store.get_feed("B")
+    assert feed is not None
+    store.record_poll_failure(feed.id, at=T0, status="transport", error="DNS",
+                              next_poll_at=T0)
+    assert store.feed_counts() == (2, 1)
+    assert store.outbox_counts() == {"pending": 0, "sent": 0, "dead": 0}

@@ -126,6 +126,8 @@ class EntriesMixin(StoreBase):
 
     def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None:
         """These entries are done: processed, or baseline that never counts as new."""
+        if not keys:
+            return
         with self._db.write() as conn:
             for part in chunks(sorted(set(keys))):
                 conn.execute(update(entries).where(entries.c.feed_id == feed_id,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, case, func, insert, or_, select, update
 
 from monitor.models import FeedState
 from monitor.store.db import StoreBase
@@ -62,6 +62,14 @@ class FeedsMixin(StoreBase):
         with self._db.read() as conn:
             row = conn.execute(_state_query().where(feeds.c.name == name)).first()
         return _to_state(row) if row else None
+
+    def feed_counts(self) -> tuple[int, int]:
+        """(active feeds, of them failing): for the service's status line, without rows."""
+        failing = func.sum(case((feeds.c.consecutive_errors > 0, 1), else_=0))
+        query = select(func.count(), failing).where(feeds.c.active.is_(True))
+        with self._db.read() as conn:
+            total, bad = conn.execute(query).one()
+        return int(total), int(bad or 0)
 
     def claim_due_feeds(self, now: datetime, *, names: Sequence[str] | None = None,
                         due_only: bool = True, lease_seconds: float = 300) -> list[FeedState]:

@@ -125,6 +125,13 @@ class OutboxMixin(StoreBase):
         with self._db.read() as conn:
             return [_item(r) for r in conn.execute(query)]
 
+    def outbox_counts(self) -> dict[str, int]:
+        """Mails per status (pending, sent, dead), counted without loading them."""
+        query = select(outbox.c.status, func.count()).group_by(outbox.c.status)
+        with self._db.read() as conn:
+            counts = {str(status): int(n) for status, n in conn.execute(query)}
+        return {status: counts.get(status, 0) for status in ("pending", "sent", "dead")}
+
     def retry_dead(self, *, at: datetime) -> int:
         """Requeues dead mails; one that could not be built (no bytes) stays dead."""
         values = {"status": "pending", "attempts": 0, "next_attempt_at": at, **FREE}
