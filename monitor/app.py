@@ -19,7 +19,7 @@ from monitor.config import Config
 from monitor.delivery import Delivery
 from monitor.errors import ConfigError, QueryError
 from monitor.extract import ExtractOptions, Extractor
-from monitor.fetch import FetchOptions, Fetcher
+from monitor.fetch import Fetcher, FetchOptions
 from monitor.match import Topic, compile_topic
 from monitor.pipeline import Pipeline
 from monitor.store import Store, open_store

@@ -206,9 +206,8 @@ class ArticleProcessor:
         if previous.text_hash == deltas.text_hash(title, text):
             return []
         diff = deltas.word_diff(previous.title, previous.text, title, text)
-        if not deltas.is_material(diff, min_words=self.config.alerts.min_changed_words,
-                                  hit_in_changed=self._hit_in_changed(result.topic, previous,
-                                                                      text)):
+        material = deltas.is_material(diff, min_words=self.config.alerts.min_changed_words)
+        if not (material or self._hit_in_changed(result.topic, previous, text)):
             return []
         return [NewEvent("updated", result.topic, result.score, result.hits, diff, previous.id)]
 

@@ -55,7 +55,7 @@ def signature(text: str, *, num_perm: int = 128) -> bytes:
     if len(words) < MIN_CLUSTER_WORDS:
         return NO_SIGNATURE
     minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
-    minhash.update_batch(s.encode("utf-8") for s in sorted(_shingles_of(words, 5)))
+    minhash.update_batch(s.encode("utf-8") for s in _shingles_of(words, 5))
     return np.asarray(minhash.hashvalues, dtype=_DTYPE).tobytes()
 
 

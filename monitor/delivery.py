@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import Literal
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from monitor.config import Config
 from monitor.models import Delta, OutgoingMail, message_id

@@ -5,8 +5,8 @@ analyst cares about?". ``text_hash`` decides whether a new revision is stored at
 ``cosmetic_normalise`` strips what must never count as a change (timestamp lines such as
 "Aktualisiert am 12.03.2022, 14:05 Uhr", related-links and teaser blocks, typographic quote
 and dash styles, odd spaces); ``word_diff`` and ``changed_sentences`` compare two versions
-on that normalised text; ``is_material`` and ``short_diff`` judge and render the result; and
-``recheck_schedule`` says when an article is fetched again. No I/O, no clock, no store.
+on that normalised text; ``is_material`` and ``short_diff`` judge and render the result.
+No I/O, no clock, no store.
 """
 
 from __future__ import annotations
@@ -14,15 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
-from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
 from monitor.models import DiffOp, WordDiff
-
-DEFAULT_RECHECK_OFFSETS: tuple[timedelta, ...] = (
-    timedelta(hours=1), timedelta(hours=6), timedelta(hours=24), timedelta(hours=72),
-)
 
 _CHAR_MAP = str.maketrans({
     **dict.fromkeys("„“”«»‟″〝〞＂", '"'),
@@ -255,16 +249,3 @@ def _fit(pieces: list[str], budget: int) -> str:
             out.append(f"[{piece[1]}{inner} …{piece[1]}]")
         break
     return " ".join([*out, "…"])
-
-
-def recheck_schedule(first_seen: datetime, offsets: Sequence[timedelta], stage: int) -> datetime | None:
-    """When an article first seen at ``first_seen`` is next re-checked, after ``stage`` re-checks.
-
-    Stage 0 is the first re-check (``first_seen + offsets[0]``); None after the last offset.
-    ``DEFAULT_RECHECK_OFFSETS`` holds the usual +1 h, +6 h, +24 h, +72 h.
-    """
-    if stage < 0:
-        raise ValueError(f"recheck stage must be >= 0, got {stage}")
-    if stage >= len(offsets):
-        return None
-    return first_seen + offsets[stage]

@@ -21,14 +21,15 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from monitor.models import ExtractStatus, Page
 from monitor.pagemeta import head_language, head_url, page_metadata, parse_date
+from monitor.urls import canonical_url
 from monitor.walls import detect_wall
 
 log = logging.getLogger(__name__)
@@ -66,11 +67,7 @@ class ExtractOptions:
 
 
 def clean_url(url: str) -> str:
-    """``monitor.urls.canonical_url`` when that module exists, else ``url`` unchanged."""
-    try:
-        from monitor.urls import canonical_url  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return url
+    """The canonical form of ``url`` (one definition: ``monitor.urls``), else ``url``."""
     try:
         return str(canonical_url(url)) or url
     except Exception:  # a URL the cleaner rejects is still the URL we fetched
@@ -153,12 +150,13 @@ def _extract(html: bytes | str, url: str, feed_title: str, feed_summary: str) ->
     doc = run_trafilatura(tree, url)
     text = (doc.text or "").strip() if doc is not None else ""
     wall = detect_wall(text, summary=feed_summary, tree=tree)
+    canonical = clean_url(head_url(tree, url))
+    if wall is not None:   # only a title is wanted from a wall, and only without a feed title
+        title = feed_title or (page_metadata(tree, url).title or "").strip()
+        return Page(url=url, canonical_url=canonical, title=title, text=feed_summary,
+                    status=wall.status, detail=wall.detail)
     info = page_metadata(tree, url)
     page_title = (info.title or "").strip()
-    canonical = clean_url(head_url(tree, url))
-    if wall is not None:
-        return Page(url=url, canonical_url=canonical, title=feed_title or page_title,
-                    text=feed_summary, status=wall.status, detail=wall.detail)
     return Page(url=url, canonical_url=canonical, title=page_title or feed_title,
                 text=text, status="ok", author=(info.author or "").strip(),
                 date=parse_date(info.date), site_name=(info.sitename or "").strip(),

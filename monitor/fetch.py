@@ -28,8 +28,15 @@ from types import TracebackType
 import httpx
 
 from monitor import __version__
-from monitor.errors import (FetchError, FetchTimeout, HTTPStatusError, RedirectRefused,
-                            ResponseTooLarge, TooManyRedirects, TransportFailure)
+from monitor.errors import (
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    RedirectRefused,
+    ResponseTooLarge,
+    TooManyRedirects,
+    TransportFailure,
+)
 from monitor.models import FetchResult
 from monitor.netguard import guarded_transport, normalise_host, precheck_behind_proxy
 from monitor.robots import RobotsCache

@@ -70,8 +70,9 @@ def address_problem(ip: IPAddress) -> str | None:
         if translated is not None:
             return address_problem(translated)
         tunnelled = _tunnelled_ipv4(ip)
-        if tunnelled is not None and address_problem(tunnelled) is not None:
-            return f"tunnels to {address_problem(tunnelled)} {tunnelled}"
+        problem = address_problem(tunnelled) if tunnelled is not None else None
+        if problem is not None:
+            return f"tunnels to {problem} {tunnelled}"
     if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
         return "shared address space (CGNAT)"
     for attribute, reason in _CHECKS:

@@ -13,8 +13,8 @@ import dataclasses
 import logging
 import random
 import time
-from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.deltas import (
-    DEFAULT_RECHECK_OFFSETS,
     changed_sentences,
     cosmetic_normalise,
     is_material,
-    recheck_schedule,
     short_diff,
     text_hash,
     word_diff,
@@ -182,17 +178,6 @@ def test_word_diff_segments_rebuild_both_versions(old: str, new: str) -> None:
     assert diff.added_words == len(rebuilt_new) - sum(
         len(text.split()) for op, text in diff.segments if op == "="
     )
-
-
-def test_recheck_schedule_stages() -> None:
-    first_seen = datetime(2022, 5, 12, 9, 15, tzinfo=UTC)
-    expected = [first_seen + timedelta(hours=h) for h in (1, 6, 24, 72)]
-    stages = [recheck_schedule(first_seen, DEFAULT_RECHECK_OFFSETS, s) for s in range(5)]
-    assert stages == [*expected, None]
-    assert recheck_schedule(first_seen, [timedelta(minutes=30)], 0) == first_seen + timedelta(minutes=30)
-    assert recheck_schedule(first_seen, [], 0) is None
-    with pytest.raises(ValueError, match="stage must be >= 0"):
-        recheck_schedule(first_seen, DEFAULT_RECHECK_OFFSETS, -1)
 
 
 def test_timestamp_glued_into_a_paragraph_is_not_a_change() -> None:

@@ -16,7 +16,13 @@ from monitor.cli import main
 from tests.conftest import NewsSite, run_cli
 from tests.newsroom import LAYOFFS, LAYOFFS_RESTAMPED, LAYOFFS_WITH_JV, WIRE_LAYOFFS
 from tests.test_deltas_e2e import (
-    HTML, STORY_PATH, TOPIC, WIRE_PATH, World, story_page, three_ways,
+    HTML,
+    STORY_PATH,
+    TOPIC,
+    WIRE_PATH,
+    World,
+    story_page,
+    three_ways,
 )
 
 

@@ -26,7 +26,15 @@ from monitor.models import Delta
 from monitor.pipeline import FeedOutcome
 from tests.conftest import NewsSite, write_config
 from tests.newsroom import (
-    LAYOFFS, LAYOFFS_RESTAMPED, LAYOFFS_WITH_JV, OTHER, WIRE_LAYOFFS, Item, Story, page, rss,
+    LAYOFFS,
+    LAYOFFS_RESTAMPED,
+    LAYOFFS_WITH_JV,
+    OTHER,
+    WIRE_LAYOFFS,
+    Item,
+    Story,
+    page,
+    rss,
 )
 
 T = TypeVar("T")

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.extract import extract_html, looks_like_html, summary_page, text_page
+from monitor.urls import canonical_url
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
 URL = "https://www.wirtschaftskurier.de/unternehmen/handel/aliexpress-russland-stellenabbau-100.html"
@@ -191,10 +192,9 @@ def test_canonical_url(extra: str, expected: str) -> None:
 
 
 def test_canonical_url_is_cleaned_by_monitor_urls() -> None:
-    urls = pytest.importorskip("monitor.urls")
     p = extract(page("artikel_aliexpress.html"))
     raw = URL + "?utm_source=rss&utm_medium=feed"
-    assert p.canonical_url == urls.canonical_url(raw)
+    assert p.canonical_url == canonical_url(raw)
 
 
 def test_legacy_charset_is_decoded() -> None:

@@ -11,9 +11,15 @@ from typing import Any, TypeVar
 import pytest
 from pytest_httpserver import HTTPServer
 
-from monitor.errors import (AddressBlocked, FetchError, HTTPStatusError, RedirectRefused,
-                            TooManyRedirects, TransportFailure)
-from monitor.fetch import FetchOptions, Fetcher, default_user_agent, parse_retry_after
+from monitor.errors import (
+    AddressBlocked,
+    FetchError,
+    HTTPStatusError,
+    RedirectRefused,
+    TooManyRedirects,
+    TransportFailure,
+)
+from monitor.fetch import Fetcher, FetchOptions, default_user_agent, parse_retry_after
 from monitor.models import FetchResult
 
 T = TypeVar("T")

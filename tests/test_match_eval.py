@@ -7,7 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.match import (
-    DocumentCache, compile_topic, explanation_json, prepare_document, render_explanation,
+    DocumentCache,
+    compile_topic,
+    explanation_json,
+    prepare_document,
+    render_explanation,
 )
 from monitor.models import MatchResult
 

@@ -8,7 +8,17 @@ from hypothesis import strategies as st
 
 from monitor.errors import QueryError
 from monitor.match import (
-    Alias, And, Field, Near, Not, Or, Phrase, Term, compile_topic, format_query, parse_query,
+    Alias,
+    And,
+    Field,
+    Near,
+    Not,
+    Or,
+    Phrase,
+    Term,
+    compile_topic,
+    format_query,
+    parse_query,
 )
 
 ALIASES = {"alibaba": ["alibaba", "aliexpress"], "russland": ["russland", "russisch*"]}

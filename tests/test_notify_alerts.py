@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.notify.alerts import AlertPlan, plan_alerts
 from tests.test_notify_data import new_delta

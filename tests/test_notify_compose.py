@@ -14,7 +14,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.errors import PermanentDeliveryError
 from monitor.models import Hit, OutgoingMail

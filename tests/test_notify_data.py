@@ -9,11 +9,11 @@ from __future__ import annotations
 import contextlib
 import email
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import policy
 from email.message import EmailMessage
-from collections.abc import Iterator
 from typing import Any
 
 from aiosmtpd.controller import Controller

@@ -9,8 +9,20 @@ import pytest
 from monitor.models import Delta, OutgoingMail
 from monitor.store import Store, message_id_for
 from tests.test_store_support import (  # noqa: F401
-    HB, T0, TEXT_V1, TEXT_V2, TOPIC, alert_mail, entry, hits, opener, outcome, row_counts,
-    store, store_url, word_diff,
+    HB,
+    T0,
+    TEXT_V1,
+    TEXT_V2,
+    TOPIC,
+    alert_mail,
+    entry,
+    hits,
+    opener,
+    outcome,
+    row_counts,
+    store,
+    store_url,
+    word_diff,
 )
 
 URL = f"{HB}/aliexpress-russland-stellenabbau/100001.html"

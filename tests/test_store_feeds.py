@@ -6,7 +6,13 @@ from datetime import timedelta
 
 from monitor.store import Store
 from tests.test_store_support import (  # noqa: F401
-    HB, T0, entry, opener, row_counts, store, store_url,
+    HB,
+    T0,
+    entry,
+    opener,
+    row_counts,
+    store,
+    store_url,
 )
 
 FEEDS = [("handelsblatt", "https://www.handelsblatt.com/contentexport/feed/unternehmen"),

@@ -7,7 +7,13 @@ from datetime import timedelta
 from monitor.models import OutgoingMail
 from monitor.store import Store
 from tests.test_store_support import (  # noqa: F401
-    HB, T0, opener, outcome, row_counts, store, store_url,
+    HB,
+    T0,
+    opener,
+    outcome,
+    row_counts,
+    store,
+    store_url,
 )
 
 

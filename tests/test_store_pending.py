@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.store import Store
-from tests.test_store_support import T0, entry, store, store_url, opener  # noqa: F401
+from tests.test_store_support import T0, entry, opener, store, store_url  # noqa: F401
 
 
 def test_new_entries_are_pending_until_finished(store: Store) -> None:  # noqa: F811

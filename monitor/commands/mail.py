@@ -16,8 +16,14 @@ from monitor.app import open_app, open_store_for, utcnow
 from monitor.commands import command
 from monitor.commands.feeds import describe_flush
 from monitor.config import Config
-from monitor.delivery import Delivery, make_mailer, mail_settings, maildir_path, \
-    smtp_settings, transport_label
+from monitor.delivery import (
+    Delivery,
+    mail_settings,
+    maildir_path,
+    make_mailer,
+    smtp_settings,
+    transport_label,
+)
 from monitor.digests import render_digest, send_digest
 from monitor.errors import DeliveryError
 from monitor.models import OutboxItem, message_id

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
-FIELD_NAMES = ("title", "summary", "text")
-
 
 @dataclass(frozen=True, slots=True)
 class Term:

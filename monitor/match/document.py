@@ -17,8 +17,8 @@ import functools
 import hashlib
 import threading
 import unicodedata
-from collections.abc import Sequence
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.match.normalise import WORD_RE, Normaliser, word_spans

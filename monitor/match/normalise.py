@@ -87,7 +87,7 @@ class Normaliser:
 
     def _lemma(self, word: str) -> str:
         if self._lemmatize is None:
-            import simplemma   # loaded on first use: the lemma data costs ~110 MB
+            import simplemma  # loaded on first use: the lemma data costs ~110 MB
 
             log.info("lemma_data_loading lang=%s", self._lang)
             self._lemmatize = simplemma.lemmatize

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 from monitor.store.facade import Store, open_store
 from monitor.store.records import (
-    ArticleOutcome, ArticleRef, DigestRow, EntryChanges, NewEvent, RecheckItem, SavedOutcome,
-    StoredText, message_id_for,
+    ArticleOutcome,
+    ArticleRef,
+    DigestRow,
+    EntryChanges,
+    NewEvent,
+    RecheckItem,
+    SavedOutcome,
+    StoredText,
+    message_id_for,
 )
 
 __all__ = [

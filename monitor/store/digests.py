@@ -22,9 +22,9 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from monitor.models import Delta, OutgoingMail
 from monitor.store.db import StoreBase
 from monitor.store.events import OLDEST_FIRST, load_deltas
+from monitor.store.leases import lease_free
 from monitor.store.outbox import insert_mails
 from monitor.store.records import DigestRow
-from monitor.store.leases import lease_free
 from monitor.store.schema import digests, events, outbox, revisions
 from monitor.store.tombstones import chunks
 

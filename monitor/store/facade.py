@@ -13,8 +13,8 @@ import socket
 
 from monitor.store.articles import ArticlesMixin
 from monitor.store.db import Database
-from monitor.store.digests import DigestsMixin
 from monitor.store.dialect import create_store_engine, integrity_problems, optimize
+from monitor.store.digests import DigestsMixin
 from monitor.store.entries import EntriesMixin
 from monitor.store.events import EventsMixin
 from monitor.store.feeds import FeedsMixin

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, func, inspect, insert, select
+from sqlalchemy import Connection, func, insert, inspect, select
 
 from monitor.errors import StoreError
 from monitor.store.dialect import lock_for_migrations

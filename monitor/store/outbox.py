@@ -15,10 +15,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, func, or_, select, update
 

@@ -23,8 +23,7 @@ import pytest
 
 from monitor.store import open_store
 from tests.conftest import NewsSite, SmtpServer
-from tests.hostile.crashlab import (EVENTS, Daemon, Newsdesk, query,
-                                    story_number)
+from tests.hostile.crashlab import EVENTS, Daemon, Newsdesk, query, story_number
 from tests.hostile.helpers import Figures, full_run, hostile_config
 from tests.newsroom import Item, Story, page, rss
 

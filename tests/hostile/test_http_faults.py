@@ -22,8 +22,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NewsSite, run_cli
-from tests.hostile.helpers import (Figures, Handler, RawServer, assert_recorded, hostile_config,
-                                   poll_cycle)
+from tests.hostile.helpers import (
+    Figures,
+    Handler,
+    RawServer,
+    assert_recorded,
+    hostile_config,
+    poll_cycle,
+)
 from tests.newsroom import LAYOFFS, OTHER, Item, rss
 from tests.test_fetch_limits import gzip_bomb
 

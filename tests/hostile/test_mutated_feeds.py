@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.errors import ParseError
-from monitor.fetch import FetchOptions, Fetcher, default_user_agent
+from monitor.fetch import Fetcher, FetchOptions, default_user_agent
 from monitor.models import FetchResult
 from monitor.parse import parse_feed
 from tests.conftest import ROOT, NewsSite
