@@ -129,18 +129,15 @@ class ArticleProcessor:
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
         ref = self.store.upsert_article(url, at=self.clock(), title=page.title or entry.title,
-                                        source=feed.name, site_name=page.site_name)
+                                        source=feed.name, site_name=page.site_name,
+                                        entry=(state.id, entry.key))
         if ref.tombstoned:
             return EntryResult(entry.key, entry.title, url, "tombstoned")
-        self.store.link_entry(state.id, entry.key, ref.id)
         # Known under its page's canonical URL (another feed's link to it): a re-fetch. An
         # article row without a revision was cut short (a crash) before its first evaluation.
-        first = ref.created or not self._evaluated(ref.id)
+        first = ref.created or not ref.evaluated
         return self._evaluate(ref.id, source, page, stage=0 if first else None,
                               validators=validators, key=entry.key, first=first)
-
-    def _evaluated(self, article_id: int) -> bool:
-        return self.store.latest_revision(article_id) is not None
 
     async def _changed(self, feed: FeedConfig, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:

@@ -17,8 +17,6 @@ from email.utils import format_datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import jinja2
-
 from monitor.errors import PermanentDeliveryError
 from monitor.models import Delta, OutgoingMail
 from monitor.notify.headers import check_headers, clean_header_value, one_line
@@ -74,20 +72,12 @@ def local_short(moment: datetime, tz: str = DEFAULT_TZ) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y %H:%M")
 
 
-def render_pair(name: str, context: Mapping[str, Any],
-                env: jinja2.Environment | None = None) -> tuple[str, str]:
+def render_pair(name: str, context: Mapping[str, Any]) -> tuple[str, str]:
     """(plain text, HTML) rendered from ``<name>.txt.j2`` and ``<name>.html.j2``."""
-    environment = env or render_environment()
+    environment = make_environment()
     text = environment.get_template(f"{name}.txt.j2").render(context)
     html = environment.get_template(f"{name}.html.j2").render(context)
     return text, html
-
-
-def render_environment() -> jinja2.Environment:
-    """The template environment with the notify filters registered."""
-    env = make_environment()
-    env.filters["oneline"] = one_line
-    return env
 
 
 def build_mail(settings: MailSettings, *, kind: MailKind, subject: str,

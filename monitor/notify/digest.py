@@ -15,8 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.models import DigestData, FeedHealth, OutgoingMail, TopicDigest
-from monitor.notify.compose import build_mail, render_environment, subject_line
-from monitor.notify.render import DeltaView, delta_views, local_time
+from monitor.notify.compose import build_mail, render_pair, subject_line
+from monitor.notify.render import DeltaView, delta_views, local_time, make_environment
 from monitor.notify.settings import MailSettings
 
 SILENT_AFTER = timedelta(days=3)
@@ -51,9 +51,7 @@ def compose_digest(data: DigestData, settings: MailSettings, *, now: datetime,
                    message_id: str) -> tuple[OutgoingMail, str]:
     """The digest mail and the standalone HTML document for the archive."""
     context = digest_context(data)
-    env = render_environment()
-    text = env.get_template("digest.txt.j2").render(context)
-    html = env.get_template("digest.html.j2").render(context)
+    text, html = render_pair("digest", context)
     topic = data.topics[0].topic if len(data.topics) == 1 else "news-monitor"
     subject = subject_line(settings, topic, _subject(context))
     mail = build_mail(settings, kind="digest", subject=subject, bodies=(text, html), now=now,
@@ -63,7 +61,7 @@ def compose_digest(data: DigestData, settings: MailSettings, *, now: datetime,
 
 def render_digest_text(data: DigestData) -> str:
     """The plain-text digest, as printed by ``news-monitor digest --text``."""
-    return render_environment().get_template("digest.txt.j2").render(digest_context(data))
+    return make_environment().get_template("digest.txt.j2").render(digest_context(data))
 
 
 def digest_context(data: DigestData) -> dict[str, Any]:

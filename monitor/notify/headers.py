@@ -23,9 +23,7 @@ _SPACES = re.compile(r"\s+")
 
 def clean_header_value(value: str, *, max_chars: int = MAX_HEADER_CHARS) -> str:
     """One line of text, safe to place in a header; ``…`` marks a cut."""
-    text = _CONTROL.sub(" ", value)
-    text = text.replace("=?", "= ?").replace("?=", "? =")
-    text = _SPACES.sub(" ", text).strip()
+    text = one_line(value).replace("=?", "= ?").replace("?=", "? =")
     if len(text) > max_chars:
         text = text[: max_chars - 1].rstrip() + "…"
     return text

@@ -46,8 +46,19 @@ def _upsert(conn: Connection, url: str, values: dict[str, Any]) -> ArticleRef:
                          .returning(articles.c.id))
     if new_id is not None:
         return ArticleRef(id=new_id, created=True, tombstoned=False)
-    existing = conn.scalar(select(articles.c.id).where(articles.c.url == url))
-    return ArticleRef(id=int(existing or 0), created=False, tombstoned=False)
+    existing = int(conn.scalar(select(articles.c.id).where(articles.c.url == url)) or 0)
+    return ArticleRef(id=existing, created=False, tombstoned=False,
+                      evaluated=_has_revision(conn, existing))
+
+
+def _has_revision(conn: Connection, article_id: int) -> bool:
+    query = select(revisions.c.id).where(revisions.c.article_id == article_id).limit(1)
+    return conn.scalar(query) is not None
+
+
+def _link(conn: Connection, feed_id: int, key: str, article_id: int) -> None:
+    conn.execute(update(entries).values(article_id=article_id)
+                 .where(entries.c.feed_id == feed_id, entries.c.key == key))
 
 
 def cluster_alerted(conn: Connection, article_id: int, topic: str) -> bool:
@@ -79,10 +90,15 @@ def signatures_since(conn: Connection, since: datetime) -> list[tuple[int, int, 
 
 class ArticlesMixin(StoreBase):
     def upsert_article(self, url: str, *, at: datetime, title: str, source: str,
-                       site_name: str = "") -> ArticleRef:
+                       site_name: str = "", entry: tuple[int, str] | None = None) -> ArticleRef:
+        """The article under ``url`` (created if new); ``entry`` (feed id, key) is linked to
+        it in the same transaction unless the URL is tombstoned."""
         values = {"first_seen": at, "title": title, "source": source, "site_name": site_name}
         with self._db.write() as conn:
-            return _upsert(conn, url, values)
+            ref = _upsert(conn, url, values)
+            if entry is not None and not ref.tombstoned:
+                _link(conn, *entry, ref.id)
+            return ref
 
     def find_article(self, url: str) -> int | None:
         """The id of the article stored under this canonical URL, if any (not in STORE_API)."""
@@ -95,16 +111,14 @@ class ArticlesMixin(StoreBase):
         One transaction for what is the common case of a story carried by several feeds."""
         with self._db.write() as conn:
             article_id = conn.scalar(select(articles.c.id).where(articles.c.url == url))
-            if article_id is None or latest_revision_row(conn, article_id) is None:
+            if article_id is None or not _has_revision(conn, article_id):
                 return None
-            conn.execute(update(entries).values(article_id=article_id)
-                         .where(entries.c.feed_id == feed_id, entries.c.key == key))
+            _link(conn, feed_id, key, article_id)
             return int(article_id)
 
     def link_entry(self, feed_id: int, key: str, article_id: int) -> None:
         with self._db.write() as conn:
-            conn.execute(update(entries).values(article_id=article_id)
-                         .where(entries.c.feed_id == feed_id, entries.c.key == key))
+            _link(conn, feed_id, key, article_id)
 
     def article_sources(self, article_id: int) -> list[str]:
         query = (select(feeds.c.name).distinct().join(entries, entries.c.feed_id == feeds.c.id)

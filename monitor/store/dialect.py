@@ -97,7 +97,13 @@ def optimize(conn: Connection) -> None:
     conn.exec_driver_sql("PRAGMA optimize" if is_sqlite(conn) else "ANALYZE")
 
 
-def lock_for_migrations(conn: Connection) -> None:
-    """Serialise concurrent migrators (SQLite: BEGIN IMMEDIATE already does)."""
+def advisory_lock(conn: Connection, key: int) -> None:
+    """Serialise one kind of write for the rest of the transaction. SQLite's BEGIN IMMEDIATE
+    already serialises every writer; PostgreSQL takes a transaction-scoped advisory lock."""
     if not is_sqlite(conn):
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def lock_for_migrations(conn: Connection) -> None:
+    """Serialise concurrent migrators."""
+    advisory_lock(conn, _MIGRATION_LOCK)

@@ -42,7 +42,7 @@ def _to_state(row: Row[Any]) -> FeedState:
         last_error=m["last_error"], last_success_at=m["last_success_at"],
         last_polled_at=m["last_polled_at"], last_new_at=m["last_new_at"],
         baseline_done=bool(m["baseline_done"]), guid_unstable=bool(m["guid_unstable"]),
-        entries_count=m["entries_count"] or 0,
+        entries_count=m.get("entries_count") or 0,   # counted only where it is shown
     )
 
 
@@ -80,7 +80,7 @@ class FeedsMixin(StoreBase):
             conds.append(or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
         with self._db.write() as conn:
             ids = claim(conn, feeds, *conds, now=now, owner=self.owner, seconds=lease_seconds)
-            rows = conn.execute(_state_query().where(feeds.c.id.in_(ids))
+            rows = conn.execute(select(feeds).where(feeds.c.id.in_(ids))
                                 .order_by(feeds.c.name)) if ids else []
             claimed = [_to_state(r) for r in rows]
         log.debug("feeds_claimed owner=%s count=%d", self.owner, len(claimed))

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from monitor.models import Delta, MatchResult, OutgoingMail
 from monitor.store.articles import cluster_alerted, latest_revision_row, signatures_since
 from monitor.store.codec import diff_to_json, hits_to_json
 from monitor.store.db import StoreBase
-from monitor.store.dialect import insert_ignore, upsert
+from monitor.store.dialect import advisory_lock, insert_ignore, upsert
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.leases import FREE
 from monitor.store.outbox import insert_mails
@@ -37,13 +37,7 @@ from monitor.store.schema import articles, events, matches, revisions
 log = logging.getLogger(__name__)
 Render = Callable[[list[Delta]], list[OutgoingMail]]
 ClusterFinder = Callable[[list[tuple[int, int, bytes]]], int | None]
-_CLUSTER_LOCK = 727_002   # PostgreSQL advisory lock key: one cluster assignment at a time
-
-
-def _lock_clusters(conn: Connection) -> None:
-    """SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs a lock."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLUSTER_LOCK})
+_CLUSTER_LOCK = 727_002   # advisory lock key of cluster assignment
 
 
 def _clustered(conn: Connection, o: ArticleOutcome, since: datetime | None,
@@ -51,7 +45,7 @@ def _clustered(conn: Connection, o: ArticleOutcome, since: datetime | None,
     """The outcome with the cluster ``find`` picks among articles first seen since ``since``."""
     if find is None or since is None or not o.signature:
         return o
-    _lock_clusters(conn)
+    advisory_lock(conn, _CLUSTER_LOCK)   # one cluster assignment at a time
     rows = [r for r in signatures_since(conn, since) if r[0] != o.article_id]
     found = find(rows)
     return dataclasses.replace(o, cluster_id=found) if found is not None else o

@@ -33,6 +33,7 @@ class ArticleRef:
     id: int
     created: bool
     tombstoned: bool
+    evaluated: bool = False      # it has a revision (a crash can leave a row without one)
 
 
 @dataclass(frozen=True)
