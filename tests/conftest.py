@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import os
 import re
 import socket
@@ -27,6 +28,11 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# aiosmtpd's server threads log connection ends after a test's captured stderr has closed;
+# keep their lines out of the handlers tests install ("--- Logging error ---" noise).
+logging.getLogger("mail.log").propagate = False
+logging.getLogger("mail.log").addHandler(logging.NullHandler())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
