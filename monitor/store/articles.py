@@ -101,7 +101,7 @@ class ArticlesMixin(StoreBase):
             return ref
 
     def find_article(self, url: str) -> int | None:
-        """The id of the article stored under this canonical URL, if any (not in STORE_API)."""
+        """The id of the article stored under this canonical URL, if any."""
         with self._db.read() as conn:
             return conn.scalar(select(articles.c.id).where(articles.c.url == url))
 
@@ -144,7 +144,7 @@ class ArticlesMixin(StoreBase):
                 select(revisions).where(revisions.c.id == latest)).first())
 
     def baseline_revision(self, article_id: int, topic: str) -> Revision | None:
-        """What a change is measured against (not in STORE_API): the last alerted revision,
+        """What a change is measured against: the last alerted revision,
         or for wire copy attached to an alerted cluster the revision it attached with."""
         latest = (select(events.c.revision_id)
                   .where(events.c.article_id == article_id, events.c.topic == topic)
@@ -189,7 +189,7 @@ class ArticlesMixin(StoreBase):
             return signatures_since(conn, since)
 
     def check_schedule(self, article_id: int) -> tuple[datetime | None, int]:
-        """The article's next re-check and how many re-checks it had (not in STORE_API)."""
+        """The article's next re-check and how many re-checks it had."""
         query = select(articles.c.next_check_at, articles.c.check_stage).where(
             articles.c.id == article_id)
         with self._db.read() as conn:
