@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import trafilatura
 
-from monitor.extract import ExtractOptions, Extractor, extract_html
+from monitor.extract.pages import ExtractOptions, Extractor, extract_html
 
 TARGET_RATIO = 1.1
 SEED = 20240507
@@ -189,7 +189,7 @@ def main() -> int:
     rows = [("trafilatura.extract(html)", "bare", 1.0),
             ("trafilatura.extract(precision, no comments)", "bare_news",
              r["bare_news_ms"] / r["bare_ms"]),
-            ("monitor.extract.extract_html", "ours", r["ratio"])]
+            ("monitor.extract.pages.extract_html", "ours", r["ratio"])]
     for label, key, ratio in rows:
         print(f"{label:<44}{r[key + '_ms']:>9.1f}{r[key + '_median_ms']:>11.1f}{ratio:>7.2f}")
     print(f"extract_html / trafilatura.extract(html) = {r['ratio']:.2f}: {verdict} "

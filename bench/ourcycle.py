@@ -47,20 +47,20 @@ def p99(values: list[float]) -> float:
 
 def instrument(app: Any, clock: StageClock) -> None:
     """Wrap the stages of one open app (see bench.instrument for what each number means)."""
-    import monitor.articles
-    import monitor.cluster
-    import monitor.deltas
+    import monitor.pipeline.articles
+    import monitor.deltas.cluster
+    import monitor.deltas.diff
     from monitor.match.topic import Topic
 
     # parse_feed runs in the worker processes (its CPU is in the workers' figure); a wrapper
     # here could not be pickled to them, so "parse" in the main process stays 0.
-    clock.patch(monitor.articles, "prepare_document", "match")
+    clock.patch(monitor.pipeline.articles, "prepare_document", "match")
     clock.patch(Topic, "evaluate", "match")
-    clock.patch(monitor.cluster, "signature", "cluster")
-    clock.patch(monitor.cluster.ClusterIndex, "__init__", "cluster")
-    clock.patch(monitor.cluster.ClusterIndex, "find", "cluster")
+    clock.patch(monitor.deltas.cluster, "signature", "cluster")
+    clock.patch(monitor.deltas.cluster.ClusterIndex, "__init__", "cluster")
+    clock.patch(monitor.deltas.cluster.ClusterIndex, "find", "cluster")
     for name in ("text_hash", "word_diff", "is_material", "changed_sentences"):
-        clock.patch(monitor.deltas, name, "deltas")
+        clock.patch(monitor.deltas.diff, name, "deltas")
     clock.patch_public(app.store, "store")
     clock.patch(app.pipeline.articles, "render", "render")
     clock.patch_async(app.fetcher, "fetch", "fetch")
@@ -119,9 +119,9 @@ def wait_for_parent(phase: str) -> None:
 
 
 async def run(spec: dict[str, Any], startup: dict[str, float]) -> dict[str, Any]:
-    from monitor.app import open_app
-    from monitor.config import load_config
-    from monitor.logsetup import configure_logging
+    from monitor.app.wiring import open_app
+    from monitor.config.model import load_config
+    from monitor.service.logs import configure_logging
 
     state = Path(spec["state_dir"])
     log_stream = (state / "monitor.log").open("w", encoding="utf-8")
@@ -150,7 +150,7 @@ async def run(spec: dict[str, Any], startup: dict[str, float]) -> dict[str, Any]
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[1]).read_text(encoding="utf-8"))
     startup = {"interpreter": self_rss()}
-    import monitor.app  # noqa: F401  (the imports the service pays for)
+    import monitor.app.wiring  # noqa: F401  (the imports the service pays for)
 
     startup["imports"] = self_rss()
     from monitor.match import prepare_document

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from monitor import __version__
 from monitor.commands import Command, load_all
-from monitor.config import Config, config_path, load_config
+from monitor.config.model import Config, config_path, load_config
 from monitor.errors import ConfigError, MonitorError, StoreError
-from monitor.logsetup import configure_logging
+from monitor.service.logs import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from monitor.cluster import (
+from monitor.deltas.cluster import (
     MIN_CLUSTER_WORDS,
     NO_SIGNATURE,
     ClusterIndex,
@@ -98,7 +98,7 @@ def test_signature_size_and_identity() -> None:
 
 def test_signatures_are_the_same_bytes_in_another_process() -> None:
     code = (
-        "import sys; from monitor.cluster import signature; "
+        "import sys; from monitor.deltas.cluster import signature; "
         "sys.stdout.write(signature(sys.stdin.read()).hex())"
     )
     for hash_seed in ("0", "4711"):
@@ -137,7 +137,7 @@ def test_adding_an_article_again_moves_it_to_the_new_cluster() -> None:
 
 
 def test_signature_of_another_size_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="monitor.cluster"):
+    with caplog.at_level(logging.WARNING, logger="monitor.deltas.cluster"):
         index = ClusterIndex([(1, 10, signature(OUTLET_A, num_perm=64))])
     assert len(index) == 0
     assert "signature skipped bytes=512 num_perm=128" in caplog.text
@@ -146,7 +146,7 @@ def test_signature_of_another_size_is_skipped_with_a_warning(caplog: pytest.LogC
 
 
 def test_rolling_index_follows_the_window_and_finds_like_a_fresh_index() -> None:
-    from monitor.cluster import RollingIndex
+    from monitor.deltas.cluster import RollingIndex
 
     a, b = signature(OUTLET_A), signature(OUTLET_B)
     rolling = RollingIndex()

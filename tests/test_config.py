@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import config_path, load_config, parse_duration, parse_size
+from monitor.config.model import config_path, load_config, parse_duration, parse_size
 from monitor.errors import ConfigError
 
 FEED = '[[feeds]]\nname = "tagesschau"\nurl = "https://www.tagesschau.de/index~rss2.xml"\n'

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.deltas import (
+from monitor.deltas.diff import (
     changed_sentences,
     cosmetic_normalise,
     is_material,

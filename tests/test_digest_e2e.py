@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from monitor.app import App, open_app
-from monitor.config import Config, load_config
-from monitor.digests import DigestResult, digest_trigger, send_digest
+from monitor.app.wiring import App, open_app
+from monitor.config.model import Config, load_config
+from monitor.notify.digests import DigestResult, digest_trigger, send_digest
 from tests.conftest import NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, Item, Story, page, rss
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.extract import extract_html, looks_like_html, summary_page, text_page
+from monitor.extract.pages import extract_html, looks_like_html, summary_page, text_page
 from monitor.urls import canonical_url
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

@@ -19,7 +19,7 @@ from monitor.errors import (
     TooManyRedirects,
     TransportFailure,
 )
-from monitor.fetch import Fetcher, FetchOptions, default_user_agent, parse_retry_after
+from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent, parse_retry_after
 from monitor.models import FetchResult
 
 T = TypeVar("T")

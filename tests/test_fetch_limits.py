@@ -17,7 +17,7 @@ import trustme
 from pytest_httpserver import HTTPServer
 
 from monitor.errors import FetchTimeout, RedirectRefused, ResponseTooLarge, TransportFailure
-from monitor.fetch import Fetcher, FetchOptions, default_user_agent
+from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent
 
 LOCAL = frozenset({"127.0.0.1", "localhost"})
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

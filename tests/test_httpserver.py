@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.httpserver import ListenError, parse_listen, start_http
-from monitor.metrics import Metrics
+from monitor.service.http import ListenError, parse_listen, start_http
+from monitor.service.metrics import Metrics
 
 Health = Callable[[], tuple[bool, str]]
 

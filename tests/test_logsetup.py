@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.logsetup import QUIET, RedactingFilter, configure_logging
+from monitor.service.logs import QUIET, RedactingFilter, configure_logging
 
 SECRET = "Pa55-wört!"
 log = logging.getLogger("monitor.test")

@@ -7,7 +7,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.metrics import Metrics, measure_loop_lag
+from monitor.service.metrics import Metrics, measure_loop_lag
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -9,7 +9,7 @@ import httpcore
 import pytest
 
 from monitor.errors import AddressBlocked
-from monitor.netguard import GuardedBackend, address_problem, check_address, vetted_addresses
+from monitor.fetch.netguard import GuardedBackend, address_problem, check_address, vetted_addresses
 
 REFUSED = {
     "127.0.0.1": "loopback",

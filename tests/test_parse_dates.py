@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from monitor.dates import clamp, parse_date
+from monitor.parse.dates import clamp, parse_date
 
 
 @pytest.mark.parametrize(

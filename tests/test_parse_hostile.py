@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 FETCHED_AT = datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)

@@ -7,8 +7,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.app import open_app
-from monitor.config import load_config
+from monitor.app.wiring import open_app
+from monitor.config.model import load_config
 from monitor.models import FeedState
 from tests.conftest import NewsSite, write_config
 from tests.newsroom import LAYOFFS, OTHER, Item, page, rss

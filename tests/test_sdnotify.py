@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.sdnotify import Notifier
+from monitor.service.sdnotify import Notifier
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_send_failure_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with Notifier.from_env({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")}) as notifier:
-        with caplog.at_level(logging.WARNING, logger="monitor.sdnotify"):
+        with caplog.at_level(logging.WARNING, logger="monitor.service.sdnotify"):
             assert notifier.ready() is False
     assert "notify failed fields=READY" in caplog.text
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from monitor.config import Config, parse_duration
+from monitor.config.model import Config, parse_duration
 from monitor.store import Store
 
 Runner = Callable[[argparse.Namespace, Config], int]
@@ -60,7 +60,7 @@ def duration_ago(value: str) -> datetime:
 @contextlib.contextmanager
 def opened_store(config: Config) -> Iterator[Store]:
     """The configured store for one command, closed again afterwards."""
-    from monitor.app import open_store_for
+    from monitor.app.wiring import open_store_for
 
     store = open_store_for(config)
     try:

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from monitor.commands import command, duration_ago, opened_store
-from monitor.config import Config
-from monitor.deltas import short_diff
+from monitor.config.model import Config
+from monitor.deltas.diff import short_diff
 from monitor.models import Delta
 
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from monitor.commands import command
-from monitor.config import Config
+from monitor.config.model import Config
 from monitor.demo.run import run_demo
 
 

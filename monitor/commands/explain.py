@@ -15,12 +15,12 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.app import compile_topics, fetch_options
+from monitor.app.wiring import compile_topics, fetch_options
 from monitor.commands import command, duration_ago, opened_store
-from monitor.config import Config
+from monitor.config.model import Config
 from monitor.errors import FetchError
-from monitor.extract import extract_html, looks_like_html, text_page
-from monitor.fetch import Fetcher
+from monitor.extract.pages import extract_html, looks_like_html, text_page
+from monitor.fetch.client import Fetcher
 from monitor.match import Topic, explanation_json, prepare_document, render_explanation
 from monitor.models import MatchResult, Page
 

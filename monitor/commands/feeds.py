@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from monitor.app import compile_topics, open_app, open_store_for
+from monitor.app.wiring import compile_topics, open_app, open_store_for
 from monitor.commands import command
-from monitor.config import Config
+from monitor.config.model import Config
 from monitor.notify.outbox import FlushReport
-from monitor.pipeline import FeedOutcome
+from monitor.pipeline.feed import FeedOutcome
 
 
 def _fmt_time(value: datetime | None) -> str:

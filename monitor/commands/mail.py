@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from monitor.app import open_app, open_store_for, utcnow
+from monitor.app.wiring import open_app, open_store_for, utcnow
 from monitor.commands import command
 from monitor.commands.feeds import describe_flush
-from monitor.config import Config
-from monitor.delivery import (
+from monitor.config.model import Config
+from monitor.notify.delivery import (
     Delivery,
     mail_settings,
     maildir_path,
@@ -24,7 +24,7 @@ from monitor.delivery import (
     smtp_settings,
     transport_label,
 )
-from monitor.digests import render_digest, send_digest
+from monitor.notify.digests import render_digest, send_digest
 from monitor.errors import DeliveryError
 from monitor.models import OutboxItem, message_id
 from monitor.notify.compose import compose_test

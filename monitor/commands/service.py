@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from monitor.commands import command
-from monitor.config import Config
-from monitor.service import run_service
+from monitor.config.model import Config
+from monitor.service.daemon import run_service
 
 
 @command("run", "run the service: poll on schedule, alert, digest (Ctrl-C or SIGTERM stops)")

@@ -13,11 +13,11 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from monitor.articles import EntryResult
-from monitor.config import Config
+from monitor.pipeline.articles import EntryResult
+from monitor.config.model import Config
 from monitor.match import render_explanation
 from monitor.models import Delta, MatchResult
-from monitor.pipeline import FeedOutcome
+from monitor.pipeline.feed import FeedOutcome
 
 if TYPE_CHECKING:
     from monitor.demo.run import Demo

@@ -20,16 +20,16 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TextIO
 
-from monitor.app import App, open_app
-from monitor.config import Config, load_config
+from monitor.app.wiring import App, open_app
+from monitor.config.model import Config, load_config
 from monitor.demo import narrate
 from monitor.demo.server import LocalSite
 from monitor.demo.site import DATA, feeds, load_manifest, render_site, updated_article
 from monitor.demo.smtp import SmtpSink, smtp_sink
-from monitor.digests import send_digest
+from monitor.notify.digests import send_digest
 from monitor.errors import MonitorError
 from monitor.models import Delta
-from monitor.pipeline import FeedOutcome
+from monitor.pipeline.feed import FeedOutcome
 
 TOPIC = "alibaba-russland"
 TOPIC_FILE = "topic-alibaba-russland.toml"

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.app import open_app
-from monitor.config import load_config
+from monitor.app.wiring import open_app
+from monitor.config.model import load_config
 from monitor.errors import ParseError
-from monitor.fetch import Fetcher, FetchOptions, default_user_agent
+from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent
 from monitor.models import FetchResult
-from monitor.parse import parse_feed
+from monitor.parse.feed import parse_feed
 from tests.conftest import ROOT, NewsSite
 from tests.hostile.helpers import Figures, assert_recorded, full_run, hostile_config, poll_cycle
 from tests.hostile.mutator import content_type, mutate

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor import cluster, deltas
-from monitor.config import Config, FeedConfig
+from monitor.deltas import cluster
+from monitor.deltas import diff as deltas
+from monitor.config.model import Config, FeedConfig
 from monitor.errors import FetchError
-from monitor.extract import Extractor, summary_page
-from monitor.fetch import Fetcher
+from monitor.extract.pages import Extractor, summary_page
+from monitor.fetch.client import Fetcher
 from monitor.match import Topic, prepare_document
 from monitor.models import Delta, FeedEntry, FeedState, MatchResult, OutgoingMail, Page, Revision
 from monitor.store import Store

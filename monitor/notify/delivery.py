@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from monitor.config import Config
+from monitor.config.model import Config
 from monitor.models import Delta, OutgoingMail, message_id
 from monitor.notify.alerts import plan_alerts
 from monitor.notify.compose import compose_alert, compose_summary

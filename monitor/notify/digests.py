@@ -20,9 +20,9 @@ from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
-from monitor.app import App
-from monitor.config import Config
-from monitor.delivery import mail_settings
+from monitor.app.wiring import App
+from monitor.config.model import Config
+from monitor.notify.delivery import mail_settings
 from monitor.models import (
     Delta,
     DigestData,

@@ -38,8 +38,8 @@ from monitor.errors import (
     TransportFailure,
 )
 from monitor.models import FetchResult
-from monitor.netguard import guarded_transport, normalise_host, precheck_behind_proxy
-from monitor.robots import RobotsCache
+from monitor.fetch.netguard import guarded_transport, normalise_host, precheck_behind_proxy
+from monitor.fetch.robots import RobotsCache
 
 __all__ = ["FetchOptions", "Fetcher", "default_user_agent", "parse_retry_after"]
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from monitor import __version__
-from monitor.config_types import (
+from monitor.config.types import (
     ClockTime,
     Duration,
     EmailAddress,

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import feedparser
 
-from monitor.dates import clamp, entry_date
+from monitor.parse.dates import clamp, entry_date
 from monitor.errors import ParseError
 from monitor.models import FeedEntry, ParsedFeed
 from monitor.urls import canonical_url, decode_google_news

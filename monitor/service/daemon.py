@@ -22,14 +22,14 @@ from pathlib import Path
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.app import App, open_app
-from monitor.config import Config, load_config
-from monitor.digests import digest_trigger, send_digest
+from monitor.app.wiring import App, open_app
+from monitor.config.model import Config, load_config
+from monitor.notify.digests import digest_trigger, send_digest
 from monitor.errors import ConfigError
-from monitor.httpserver import start_http
-from monitor.metrics import Metrics, measure_loop_lag
-from monitor.scheduler import Job, Scheduler
-from monitor.sdnotify import Notifier
+from monitor.service.http import start_http
+from monitor.service.metrics import Metrics, measure_loop_lag
+from monitor.service.scheduler import Job, Scheduler
+from monitor.service.sdnotify import Notifier
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from monitor.deltas import cosmetic_normalise
+from monitor.deltas.diff import cosmetic_normalise
 
 log = logging.getLogger(__name__)
 

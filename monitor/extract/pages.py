@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from monitor.models import ExtractStatus, Page
-from monitor.pagemeta import head_language, head_url, page_metadata, parse_date
+from monitor.extract.pagemeta import head_language, head_url, page_metadata, parse_date
 from monitor.urls import canonical_url
-from monitor.walls import detect_wall
+from monitor.extract.walls import detect_wall
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -210,7 +210,7 @@ class Extractor:
             else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["monitor.extract", "monitor.parse", "trafilatura"])
+            context.set_forkserver_preload(["monitor.extract.pages", "monitor.parse.feed", "trafilatura"])
         log.info("extract_pool_start workers=%d method=%s", self._options.workers, method)
         return ProcessPoolExecutor(self._options.workers, mp_context=context,
                                    initializer=_warm_worker)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from monitor.errors import ConfigError, MonitorError
-from monitor.metrics import Metrics
+from monitor.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
