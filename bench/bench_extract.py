@@ -19,19 +19,13 @@ import time
 from collections.abc import Callable
 
 import trafilatura
-
 from monitor.extract.pages import ExtractOptions, Extractor, extract_html
 
 TARGET_RATIO = 1.1
 SEED = 20240507
-WORDS = ("Umsatz Gewinn Quartal Vorstand Aufsichtsrat Anleger Aktie Konzern Tochter Werk "
-         "Standort Auftrag Kunde Lieferkette Prognose Zins Inflation Markt Wettbewerb "
-         "Sanktionen Export Import Handel Plattform Beteiligung Fonds Investor Bank Kredit "
-         "Rubel Euro Dollar Moskau Peking Frankfurt Berlin Hamburg München Mittelstand "
-         "Belegschaft Stellen Gewerkschaft Tarif Energie Strompreis Halbleiter Logistik").split()
-VERBS = ("meldete steigerte senkte prüft erwartet bestätigte verschob plant kündigte "
-         "verkaufte übernahm investiert begründete").split()
-CITIES = ("Stuttgart Köln Leipzig Düsseldorf Hannover Bremen Nürnberg Dresden").split()
+WORDS = ["Umsatz", "Gewinn", "Quartal", "Vorstand", "Aufsichtsrat", "Anleger", "Aktie", "Konzern", "Tochter", "Werk", "Standort", "Auftrag", "Kunde", "Lieferkette", "Prognose", "Zins", "Inflation", "Markt", "Wettbewerb", "Sanktionen", "Export", "Import", "Handel", "Plattform", "Beteiligung", "Fonds", "Investor", "Bank", "Kredit", "Rubel", "Euro", "Dollar", "Moskau", "Peking", "Frankfurt", "Berlin", "Hamburg", "München", "Mittelstand", "Belegschaft", "Stellen", "Gewerkschaft", "Tarif", "Energie", "Strompreis", "Halbleiter", "Logistik"]
+VERBS = ["meldete", "steigerte", "senkte", "prüft", "erwartet", "bestätigte", "verschob", "plant", "kündigte", "verkaufte", "übernahm", "investiert", "begründete"]
+CITIES = ["Stuttgart", "Köln", "Leipzig", "Düsseldorf", "Hannover", "Bremen", "Nürnberg", "Dresden"]
 
 
 def sentence(rng: random.Random) -> str:

@@ -28,21 +28,12 @@ TARGET_WARM = 5000.0
 SEED = 20240611
 CHUNK = 500                     # documents held at once (the cache bounds memory)
 ROOT = Path(__file__).resolve().parent.parent
-NOUNS = ("Konzern Konzerns Konzerne Umsatz Umsätze Gewinn Gewinne Quartal Quartals Aktie "
-         "Aktien Anleger Anlegern Händler Händlern Plattform Plattformen Markt Märkte Märkten "
-         "Börse Börsen Boerse Lieferkette Lieferketten Bank Banken Kunde Kunden Kundinnen "
-         "Regierung Behörde Behörden Vorstand Vorstands Mitarbeiter Mitarbeitern Belegschaft "
-         "Größe Straße Geschäft Geschäfts Geschäfte Unternehmen Unternehmens Fonds Partner").split()
-COMPOUNDS = ("Online-Handel E-Commerce-Riese Joint-Venture Joint-Ventures Börsengang "
-             "Russland-Geschäft Zinsentscheidung Lagerhallen Handelsplattform China-Geschäft "
-             "Exportkontrollen US-Sanktionen Cloud-Sparte Halbleiterwerk Paketzentrum").split()
-VERBS = ("meldete meldet steigerte senkte prüft erwartet erwarteten bestätigte verschob plant "
-         "planten kündigte verkaufte verkauft übernahm investiert investierten wächst wuchs "
-         "entlässt entließ begründete").split()
-ADJ = ("deutsche deutschen chinesische chinesischen europäische europäischen große großen "
-       "neue neuen schwache schwachen kräftige kräftigen digitale digitalen").split()
-SMALL = "der die das den dem des ein eine einen und oder mit für nach bei in im auf an zu".split()
-CITIES = "Frankfurt Berlin Hamburg München Peking Shanghai Hongkong Brüssel Stuttgart".split()
+NOUNS = ["Konzern", "Konzerns", "Konzerne", "Umsatz", "Umsätze", "Gewinn", "Gewinne", "Quartal", "Quartals", "Aktie", "Aktien", "Anleger", "Anlegern", "Händler", "Händlern", "Plattform", "Plattformen", "Markt", "Märkte", "Märkten", "Börse", "Börsen", "Boerse", "Lieferkette", "Lieferketten", "Bank", "Banken", "Kunde", "Kunden", "Kundinnen", "Regierung", "Behörde", "Behörden", "Vorstand", "Vorstands", "Mitarbeiter", "Mitarbeitern", "Belegschaft", "Größe", "Straße", "Geschäft", "Geschäfts", "Geschäfte", "Unternehmen", "Unternehmens", "Fonds", "Partner"]
+COMPOUNDS = ["Online-Handel", "E-Commerce-Riese", "Joint-Venture", "Joint-Ventures", "Börsengang", "Russland-Geschäft", "Zinsentscheidung", "Lagerhallen", "Handelsplattform", "China-Geschäft", "Exportkontrollen", "US-Sanktionen", "Cloud-Sparte", "Halbleiterwerk", "Paketzentrum"]
+VERBS = ["meldete", "meldet", "steigerte", "senkte", "prüft", "erwartet", "erwarteten", "bestätigte", "verschob", "plant", "planten", "kündigte", "verkaufte", "verkauft", "übernahm", "investiert", "investierten", "wächst", "wuchs", "entlässt", "entließ", "begründete"]
+ADJ = ["deutsche", "deutschen", "chinesische", "chinesischen", "europäische", "europäischen", "große", "großen", "neue", "neuen", "schwache", "schwachen", "kräftige", "kräftigen", "digitale", "digitalen"]
+SMALL = ["der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "und", "oder", "mit", "für", "nach", "bei", "in", "im", "auf", "an", "zu"]
+CITIES = ["Frankfurt", "Berlin", "Hamburg", "München", "Peking", "Shanghai", "Hongkong", "Brüssel", "Stuttgart"]
 ALIBABA = ["Alibaba", "AliExpress", "Alibaba-Konzern", "Alibabas", "Taobao", "Tmall"]
 RUSSIA = ["Russland", "russischen", "Moskau", "Russland-Sanktionen", "russische", "Kreml"]
 PARTNERS = ["Mail.ru", "Megafon", "RDIF", "VK"]

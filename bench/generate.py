@@ -246,7 +246,7 @@ def render_feed(feed: int, specs: list[ItemSpec], base_url: str) -> bytes:
             'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
             f"<title>Wirtschaftskurier {feed}</title><link>{base_url}/</link>"
             "<description>Nachrichten aus Wirtschaft und Finanzen</description>"
-            f"<language>de-de</language>{items}</channel></rss>").encode("utf-8")
+            f"<language>de-de</language>{items}</channel></rss>").encode()
 
 
 @dataclass

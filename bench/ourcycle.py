@@ -47,9 +47,9 @@ def p99(values: list[float]) -> float:
 
 def instrument(app: Any, clock: StageClock) -> None:
     """Wrap the stages of one open app (see bench.instrument for what each number means)."""
-    import monitor.pipeline.articles
     import monitor.deltas.cluster
     import monitor.deltas.diff
+    import monitor.pipeline.articles
     from monitor.match.topic import Topic
 
     # parse_feed runs in the worker processes (its CPU is in the workers' figure); a wrapper

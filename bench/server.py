@@ -85,7 +85,7 @@ class Handler(BaseHTTPRequestHandler):
         if with_body and status != 304:
             self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+    def log_message(self, format: str, *args: object) -> None:
         return
 
 

@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.report import (Stat, Target, attributed, limit_target, phase, pick, ratio_target,
-                          stage_cpu)
+from bench.report import (
+    Stat,
+    Target,
+    attributed,
+    limit_target,
+    phase,
+    pick,
+    ratio_target,
+    stage_cpu,
+)
 
 STAGES = ("parse", "match", "store", "cluster", "deltas", "render")
 PHASES = (("first", "first cycle (all new)"), ("steady", "steady cycle (all 304)"),

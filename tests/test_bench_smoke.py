@@ -11,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import feedparser
-
 from bench import summary
 from bench.generate import generate, with_new_items
 from bench.report import render_rows, render_targets

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from monitor.extract.pages import extract_html, looks_like_html, summary_page, text_page
 from monitor.urls import canonical_url
 
@@ -37,7 +36,7 @@ def test_article_text_and_metadata() -> None:
     assert "3,0 Mrd. US-Dollar" in p.text            # tables are kept
     assert p.title == "AliExpress Russland streicht bis zu 40 Prozent der Stellen"
     assert p.author == "Katrin Vogelsang"
-    assert p.date == datetime(2022, 5, 12, 7, 41, tzinfo=timezone.utc)
+    assert p.date == datetime(2022, 5, 12, 7, 41, tzinfo=UTC)
     assert p.site_name == "Wirtschaftskurier"
     assert p.language == "de"
 
@@ -59,7 +58,7 @@ def test_sidebar_and_comments_do_not_leak_topic_words() -> None:
     assert "Werk im tschechischen Pilsen" in p.text
     assert "Alibaba" not in p.text and "Russland" not in p.text
     assert "Schwager" not in p.text and "Fachkräftemangel auf der Alb" not in p.text
-    assert p.date == datetime(2024, 3, 7, tzinfo=timezone.utc)
+    assert p.date == datetime(2024, 3, 7, tzinfo=UTC)
     assert p.site_name == "Südwest Wirtschaft"
 
 
@@ -208,7 +207,7 @@ def test_legacy_charset_is_decoded() -> None:
 def test_twenty_megabyte_page_is_cut_before_extraction() -> None:
     head = page("artikel_sidebar.html").split(b"<h2>Neues Werk")[0]
     rng = random.Random(3)
-    words = "Umsatz Quartal Vorstand Anleger Werk Auftrag Kunde Prognose Zins Markt".split()
+    words = ["Umsatz", "Quartal", "Vorstand", "Anleger", "Werk", "Auftrag", "Kunde", "Prognose", "Zins", "Markt"]
     filler = "".join(f"<p>{' '.join(rng.choices(words, k=40))}.</p>\n" for _ in range(2000))
     html = head + (filler.encode() * 40) + b"<p>ENDMARKE</p></article></body></html>"
     assert len(html) > 20_000_000
@@ -248,7 +247,7 @@ def test_summary_page() -> None:
 def test_looks_like_html_and_text_page() -> None:
     assert looks_like_html(page("artikel_aliexpress.html"))
     assert looks_like_html(b"\xef\xbb\xbf\n  <div><p>Ein Absatz</p></div>")
-    assert not looks_like_html("Alibaba plant Joint Venture\n\nIn Moskau ...".encode())
+    assert not looks_like_html(b"Alibaba plant Joint Venture\n\nIn Moskau ...")
     assert not looks_like_html(b"1 < 2 und 3 > 2")
     p = text_page("\nAlibaba plant Joint Venture\n\nDer Konzern verhandelt.\nMit VK.\n")
     assert (p.title, p.text, p.status) == (

@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
-from pytest_httpserver import HTTPServer
-
 from monitor.errors import (
     AddressBlocked,
     FetchError,
@@ -21,17 +19,18 @@ from monitor.errors import (
 )
 from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent, parse_retry_after
 from monitor.models import FetchResult
+from pytest_httpserver import HTTPServer
 
 T = TypeVar("T")
 LOCAL = frozenset({"127.0.0.1", "localhost"})
 NOW = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 
-FEED = """<?xml version="1.0" encoding="utf-8"?>
+FEED = b"""<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Wirtschaft aktuell</title>
 <item><title>AliExpress Russland baut Belegschaft ab</title>
 <link>https://news.example/aliexpress-russland</link>
 <description>Das Gemeinschaftsunternehmen mit VK und MegaFon streicht Stellen in Moskau.</description>
-</item></channel></rss>""".encode()
+</item></channel></rss>"""
 
 
 def options(**changes: Any) -> FetchOptions:

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 import trustme
-from pytest_httpserver import HTTPServer
-
 from monitor.errors import FetchTimeout, RedirectRefused, ResponseTooLarge, TransportFailure
 from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent
+from pytest_httpserver import HTTPServer
 
 LOCAL = frozenset({"127.0.0.1", "localhost"})
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from monitor.errors import ConfigError
 from monitor.service.logs import QUIET, RedactingFilter, configure_logging
 

@@ -7,7 +7,6 @@ import ipaddress
 
 import httpcore
 import pytest
-
 from monitor.errors import AddressBlocked
 from monitor.fetch.netguard import GuardedBackend, address_problem, check_address, vetted_addresses
 

@@ -11,17 +11,16 @@ import email
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
-
 from monitor.models import Delta, DigestData, FeedHealth, Hit, TopicDigest, WordDiff
 from monitor.notify.settings import MailSettings
 
-T0 = datetime(2024, 3, 12, 8, 15, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 12, 8, 15, tzinfo=UTC)
 TOPIC = "alibaba-russland"
 SETTINGS = MailSettings(
     sender="News Monitor <monitor@example.org>",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
 from monitor.parse.feed import parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
-FETCHED_AT = datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)
+FETCHED_AT = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
 RSS = {"Content-Type": "application/rss+xml"}
 
 
@@ -24,7 +23,7 @@ def parse(name_or_body: str | bytes, headers: dict[str, str] | None = None,
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_rss20_entries_as_a_user_sees_them() -> None:
@@ -116,7 +115,7 @@ def test_latin1_declared_in_xml_and_windows_1252() -> None:
 def test_guidless_feed_gives_same_keys_twice() -> None:
     first = parse("guidless.xml")
     later = parse_feed((FEEDS / "guidless.xml").read_bytes(), url="https://feeds.example/x",
-                       headers={}, fetched_at=datetime(2024, 2, 1, tzinfo=timezone.utc))
+                       headers={}, fetched_at=datetime(2024, 2, 1, tzinfo=UTC))
     assert [e.key for e in first.entries] == [e.key for e in later.entries]
     keys = [e.key for e in first.entries]
     assert keys[0] == "link:https://regional.example/wirtschaft/zulieferer-werk"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from monitor.parse.dates import clamp, parse_date
 
 
@@ -36,7 +35,7 @@ def test_dates_we_leave_to_feedparser_or_refuse(raw: str) -> None:
 
 
 def test_clamp_keeps_past_and_cuts_future() -> None:
-    fetched = datetime(2024, 1, 15, 12, tzinfo=timezone.utc)
-    past = datetime(2024, 1, 15, 11, tzinfo=timezone.utc)
+    fetched = datetime(2024, 1, 15, 12, tzinfo=UTC)
+    past = datetime(2024, 1, 15, 11, tzinfo=UTC)
     assert clamp(past, fetched) == past
-    assert clamp(datetime(2099, 1, 1, tzinfo=timezone.utc), fetched) == fetched
+    assert clamp(datetime(2099, 1, 1, tzinfo=UTC), fetched) == fetched

@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import time
 import tracemalloc
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
 from monitor.parse.feed import parse_feed
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
-FETCHED_AT = datetime(2024, 1, 15, 12, 0, tzinfo=timezone.utc)
+FETCHED_AT = datetime(2024, 1, 15, 12, 0, tzinfo=UTC)
 SECRET = "GEHEIM-Vorstandsprotokoll-4711"
 ITEM = (b'<rss version="2.0"><channel><title>Ticker</title><item><title>AliExpress &%s;</title>'
         b"<description>Umsatz &%s;</description></item></channel></rss>")

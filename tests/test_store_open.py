@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, text
-
 from monitor.errors import StoreCorrupt, StoreError
 from monitor.store import open_store
 from monitor.store.migrations import MIGRATIONS, apply_migrations
 from monitor.store.schema import schema_migrations
+from sqlalchemy import create_engine, insert, text
+
 from tests.test_store_support import T0, opener, store, store_url  # noqa: F401
 
 
@@ -29,9 +29,8 @@ def test_write_transaction_takes_the_write_lock_at_begin(store) -> None:  # type
     path = store.url.removeprefix("sqlite:///")
     import sqlite3
     other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
-    with store._db.write():
-        with pytest.raises(sqlite3.OperationalError, match="locked"):
-            other.execute("BEGIN IMMEDIATE")
+    with store._db.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("BEGIN IMMEDIATE")
     other.execute("BEGIN IMMEDIATE")   # free again after commit
     other.execute("ROLLBACK")
     other.close()

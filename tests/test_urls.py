@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-
 from monitor.urls import canonical_url, decode_google_news, host_of
 
 

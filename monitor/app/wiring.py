@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.pipeline.articles import ArticleProcessor
 from monitor.config.model import Config
-from monitor.notify.delivery import Delivery
 from monitor.errors import ConfigError, QueryError
 from monitor.extract.pages import ExtractOptions, Extractor
 from monitor.fetch.client import Fetcher, FetchOptions
 from monitor.match import Topic, compile_topic
+from monitor.notify.delivery import Delivery
+from monitor.pipeline.articles import ArticleProcessor
 from monitor.pipeline.feed import Pipeline
 from monitor.store import Store, open_store
 

@@ -16,6 +16,9 @@ from monitor.app.wiring import open_app, open_store_for, utcnow
 from monitor.commands import command
 from monitor.commands.feeds import describe_flush
 from monitor.config.model import Config
+from monitor.errors import DeliveryError
+from monitor.models import OutboxItem, message_id
+from monitor.notify.compose import compose_test
 from monitor.notify.delivery import (
     Delivery,
     mail_settings,
@@ -24,11 +27,8 @@ from monitor.notify.delivery import (
     smtp_settings,
     transport_label,
 )
-from monitor.notify.digests import render_digest, send_digest
-from monitor.errors import DeliveryError
-from monitor.models import OutboxItem, message_id
-from monitor.notify.compose import compose_test
 from monitor.notify.digest import render_digest_text
+from monitor.notify.digests import render_digest, send_digest
 from monitor.notify.mailer import diagnose
 from monitor.store import Store
 

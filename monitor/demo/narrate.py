@@ -13,10 +13,10 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from monitor.pipeline.articles import EntryResult
 from monitor.config.model import Config
 from monitor.match import render_explanation
 from monitor.models import Delta, MatchResult
+from monitor.pipeline.articles import EntryResult
 from monitor.pipeline.feed import FeedOutcome
 
 if TYPE_CHECKING:

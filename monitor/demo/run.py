@@ -26,9 +26,9 @@ from monitor.demo import narrate
 from monitor.demo.server import LocalSite
 from monitor.demo.site import DATA, feeds, load_manifest, render_site, updated_article
 from monitor.demo.smtp import SmtpSink, smtp_sink
-from monitor.notify.digests import send_digest
 from monitor.errors import MonitorError
 from monitor.models import Delta
+from monitor.notify.digests import send_digest
 from monitor.pipeline.feed import FeedOutcome
 
 TOPIC = "alibaba-russland"

@@ -33,10 +33,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Ostmarkt-Demo/1.0"
     timeout = 10
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._answer(head=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._answer(head=True)
 
     def _answer(self, *, head: bool) -> None:
@@ -64,7 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         self.server.site.remember(self.path, int(status))
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("demo_http " + format, *args)
 
 

@@ -32,7 +32,7 @@ class MaildirHandler:
     maildir: mailbox.Maildir
     received: list[EmailMessage] = field(default_factory=list)
 
-    async def handle_DATA(self, server: SMTP, session: Session,  # noqa: N802 (aiosmtpd's name)
+    async def handle_DATA(self, server: SMTP, session: Session,
                           envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         key = self.maildir.add(raw)

@@ -27,10 +27,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from monitor.models import ExtractStatus, Page
 from monitor.extract.pagemeta import head_language, head_url, page_metadata, parse_date
-from monitor.urls import canonical_url
 from monitor.extract.walls import detect_wall
+from monitor.models import ExtractStatus, Page
+from monitor.urls import canonical_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -37,9 +37,9 @@ from monitor.errors import (
     TooManyRedirects,
     TransportFailure,
 )
-from monitor.models import FetchResult
 from monitor.fetch.netguard import guarded_transport, normalise_host, precheck_behind_proxy
 from monitor.fetch.robots import RobotsCache
+from monitor.models import FetchResult
 
 __all__ = ["FetchOptions", "Fetcher", "default_user_agent", "parse_retry_after"]
 

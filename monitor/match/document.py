@@ -40,8 +40,16 @@ class FieldIndex:
     snippet needs them.
     """
 
-    __slots__ = ("name", "text", "surface", "bases", "wide", "sorted_keys", "lead_words",
-                 "_spans")
+    __slots__ = (
+        "_spans",
+        "bases",
+        "lead_words",
+        "name",
+        "sorted_keys",
+        "surface",
+        "text",
+        "wide",
+    )
 
     def __init__(self, name: str, text: str, surface: dict[str, Ids], bases: dict[str, Ids],
                  wide: dict[int, int]) -> None:

@@ -105,7 +105,7 @@ class Delivery:
         """The composed mail, or a dead letter with the reason when it cannot be built."""
         try:
             return build()
-        except Exception as exc:  # noqa: BLE001 - one bad mail must not lose its delta
+        except Exception as exc:
             log.exception("mail_unbuildable message_id=%s", message_id)
             return DeadLetter(message_id=message_id, kind=kind, recipients=self.settings.to,
                               subject=clean_header_value(title), raw=b"",

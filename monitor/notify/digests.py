@@ -22,7 +22,6 @@ from apscheduler.triggers.cron import CronTrigger
 
 from monitor.app.wiring import App
 from monitor.config.model import Config
-from monitor.notify.delivery import mail_settings
 from monitor.models import (
     Delta,
     DigestData,
@@ -32,6 +31,7 @@ from monitor.models import (
     TopicDigest,
     message_id,
 )
+from monitor.notify.delivery import mail_settings
 from monitor.notify.digest import compose_digest
 
 

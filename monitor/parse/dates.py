@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -74,7 +74,7 @@ def parse_date(raw: str) -> datetime | None:
         )
     except ValueError:
         return None
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def _zone(token: str | None) -> timezone | ZoneInfo | None:
@@ -96,7 +96,7 @@ def from_struct(value: time.struct_time | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime(*value[:6], tzinfo=timezone.utc)
+        return datetime(*value[:6], tzinfo=UTC)
     except (TypeError, ValueError, OverflowError):
         return None
 

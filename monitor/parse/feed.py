@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 import feedparser
 
-from monitor.parse.dates import clamp, entry_date
 from monitor.errors import ParseError
 from monitor.models import FeedEntry, ParsedFeed
+from monitor.parse.dates import clamp, entry_date
 from monitor.urls import canonical_url, decode_google_news
 
 __all__ = ["parse_feed"]
@@ -195,7 +195,7 @@ def entry_key(
         return f"link:{guid_link}"  # a link copy that canonicalises differently: use that
     if link:
         return f"link:{link}"
-    digest = hashlib.sha1(f"{title}\x1f{raw_date}".encode("utf-8")).hexdigest()
+    digest = hashlib.sha1(f"{title}\x1f{raw_date}".encode()).hexdigest()
     return f"hash:{digest}"
 
 

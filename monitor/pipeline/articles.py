@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.config.model import Config, FeedConfig
 from monitor.deltas import cluster
 from monitor.deltas import diff as deltas
-from monitor.config.model import Config, FeedConfig
 from monitor.errors import FetchError
 from monitor.extract.pages import Extractor, summary_page
 from monitor.fetch.client import Fetcher

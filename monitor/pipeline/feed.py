@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor import backoff
-from monitor.pipeline.articles import ArticleProcessor, EntryResult
 from monitor.config.model import Config, FeedConfig
 from monitor.errors import FetchError, ParseError
 from monitor.fetch.client import Fetcher
 from monitor.models import FeedEntry, FeedState, FetchResult, ParsedFeed
 from monitor.parse.feed import parse_feed
+from monitor.pipeline.articles import ArticleProcessor, EntryResult
 from monitor.store import Store
 
 log = logging.getLogger(__name__)

@@ -24,8 +24,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app.wiring import App, open_app
 from monitor.config.model import Config, load_config
-from monitor.notify.digests import digest_trigger, send_digest
 from monitor.errors import ConfigError
+from monitor.notify.digests import digest_trigger, send_digest
 from monitor.service.http import start_http
 from monitor.service.metrics import Metrics, measure_loop_lag
 from monitor.service.scheduler import Job, Scheduler

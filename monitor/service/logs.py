@@ -17,7 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
@@ -91,7 +91,7 @@ class LineFormatter(logging.Formatter):
 
     @staticmethod
     def _timestamp(record: logging.LogRecord) -> str:
-        moment = datetime.fromtimestamp(record.created, tz=timezone.utc)
+        moment = datetime.fromtimestamp(record.created, tz=UTC)
         return moment.isoformat(timespec="milliseconds")
 
 

@@ -45,7 +45,7 @@ class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
         try:
             with self._db.read() as conn:
                 return not integrity_problems(conn, quick=True)
-        except Exception:   # noqa: BLE001 - a health probe reports, it does not raise
+        except Exception:
             log.exception("store_health_failed store=%s", self._db.where())
             return False
 

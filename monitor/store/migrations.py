@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, inspect, select
 
@@ -63,5 +63,5 @@ def _current_version(conn: Connection) -> int | None:
 
 
 def _record(conn: Connection, versions: list[int]) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     conn.execute(insert(schema_migrations), [{"version": v, "applied_at": now} for v in versions])

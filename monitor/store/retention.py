@@ -10,7 +10,7 @@ that still carries an old item never makes it "new" again.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, or_, select, update
@@ -70,7 +70,7 @@ def _delete_sent(conn: Connection, before: datetime) -> dict[str, int]:
 class RetentionMixin(StoreBase):
     def prune(self, before: datetime) -> dict[str, int]:
         with self._db.write() as conn:
-            buried = _bury_all(conn, before, at=datetime.now(timezone.utc))
+            buried = _bury_all(conn, before, at=datetime.now(UTC))
             counts = _delete_articles(conn, before) | _delete_sent(conn, before)
         counts["tombstones"] = buried
         log.info("store_pruned before=%s %s", before.isoformat(),

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-
 from monitor.store import open_store
+
 from tests.conftest import NewsSite, SmtpServer
 from tests.hostile.crashlab import EVENTS, Daemon, Newsdesk, query, story_number
 from tests.hostile.helpers import Figures, full_run, hostile_config
