@@ -138,8 +138,8 @@ def main(argv: list[str]) -> int:
     print("\n" + "\n".join(render_rows(summary.rows(raw))))
     print("\nTargets (ratio = measured / goal's reference; medians)")
     print("\n".join(render_targets(summary.targets(raw))))
-    print(f"\nraw figures: {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS}"
-          f"; total {raw['elapsed_s']:.0f} s")
+    shown = RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS
+    print(f"\nraw figures: {shown}; total {raw['elapsed_s']:.0f} s")
     return 0
 
 

@@ -19,12 +19,21 @@ import time
 from collections.abc import Callable
 
 import trafilatura
-from monitor.extract.pages import ExtractOptions, Extractor, extract_html
+
+from monitor.extract.html import extract_html
+from monitor.extract.pool import ExtractOptions, Extractor
 
 TARGET_RATIO = 1.1
 SEED = 20240507
-WORDS = ["Umsatz", "Gewinn", "Quartal", "Vorstand", "Aufsichtsrat", "Anleger", "Aktie", "Konzern", "Tochter", "Werk", "Standort", "Auftrag", "Kunde", "Lieferkette", "Prognose", "Zins", "Inflation", "Markt", "Wettbewerb", "Sanktionen", "Export", "Import", "Handel", "Plattform", "Beteiligung", "Fonds", "Investor", "Bank", "Kredit", "Rubel", "Euro", "Dollar", "Moskau", "Peking", "Frankfurt", "Berlin", "Hamburg", "München", "Mittelstand", "Belegschaft", "Stellen", "Gewerkschaft", "Tarif", "Energie", "Strompreis", "Halbleiter", "Logistik"]
-VERBS = ["meldete", "steigerte", "senkte", "prüft", "erwartet", "bestätigte", "verschob", "plant", "kündigte", "verkaufte", "übernahm", "investiert", "begründete"]
+WORDS = ["Umsatz", "Gewinn", "Quartal", "Vorstand", "Aufsichtsrat", "Anleger", "Aktie", "Konzern",
+         "Tochter", "Werk", "Standort", "Auftrag", "Kunde", "Lieferkette", "Prognose", "Zins",
+         "Inflation", "Markt", "Wettbewerb", "Sanktionen", "Export", "Import", "Handel",
+         "Plattform", "Beteiligung", "Fonds", "Investor", "Bank", "Kredit", "Rubel", "Euro",
+         "Dollar", "Moskau", "Peking", "Frankfurt", "Berlin", "Hamburg", "München", "Mittelstand",
+         "Belegschaft", "Stellen", "Gewerkschaft", "Tarif", "Energie", "Strompreis", "Halbleiter",
+         "Logistik"]
+VERBS = ["meldete", "steigerte", "senkte", "prüft", "erwartet", "bestätigte", "verschob", "plant",
+         "kündigte", "verkaufte", "übernahm", "investiert", "begründete"]
 CITIES = ["Stuttgart", "Köln", "Leipzig", "Düsseldorf", "Hannover", "Bremen", "Nürnberg", "Dresden"]
 
 
@@ -63,12 +72,14 @@ def comments(rng: random.Random) -> str:
 
 def head(rng: random.Random, n: int, site: str) -> str:
     """A page head; nine in ten carry the article metadata news sites publish (og, JSON-LD)."""
-    stamp = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(6, 22):02d}:15:00+01:00"
+    stamp = (f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+             f"T{rng.randint(6, 22):02d}:15:00+01:00")
     meta = (f"<meta property='og:site_name' content='{site}'><meta property='og:type' "
             f"content='article'><meta property='article:published_time' content='{stamp}'>"
             '<script type="application/ld+json">{"@context": "https://schema.org", "@type": '
             f'"NewsArticle", "datePublished": "{stamp}", "author": {{"@type": "Person", '
-            f'"name": "Anna Beispiel"}}, "publisher": {{"@type": "Organization", "name": "{site}"}}}}'
+            f'"name": "Anna Beispiel"}}, "publisher": {{"@type": "Organization", '
+            f'"name": "{site}"}}}}'
             "</script>") if rng.random() < 0.9 else ""
     return (f"<!DOCTYPE html><html lang='de'><head><meta charset='utf-8'><title>Artikel {n}"
             f" | {site}</title>{meta}<link rel='canonical' href='https://www.example-"
@@ -85,7 +96,8 @@ def page(rng: random.Random, n: int) -> bytes:
     size = sum(map(len, body))
     while size < target - 2000:   # real pages carry large menus, footers and scripts
         chunk = (f"<script>window.__STATE__={{'teaser': '{paragraph(rng)}'}};</script>"
-                 if rng.random() < 0.3 else f"<div class='related'>{link_list(rng, 12, 'rel')}</div>")
+                 if rng.random() < 0.3
+                 else f"<div class='related'>{link_list(rng, 12, 'rel')}</div>")
         body.append(chunk)
         size += len(chunk)
     body.append(f"<footer>{link_list(rng, 25, 'footer')}</footer></body></html>")
@@ -183,7 +195,7 @@ def main() -> int:
     rows = [("trafilatura.extract(html)", "bare", 1.0),
             ("trafilatura.extract(precision, no comments)", "bare_news",
              r["bare_news_ms"] / r["bare_ms"]),
-            ("monitor.extract.pages.extract_html", "ours", r["ratio"])]
+            ("monitor.extract.html.extract_html", "ours", r["ratio"])]
     for label, key, ratio in rows:
         print(f"{label:<44}{r[key + '_ms']:>9.1f}{r[key + '_median_ms']:>11.1f}{ratio:>7.2f}")
     print(f"extract_html / trafilatura.extract(html) = {r['ratio']:.2f}: {verdict} "

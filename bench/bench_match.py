@@ -4,9 +4,10 @@ Generates 10,000 synthetic German articles of about 800 words (fixed seed; a voc
 with inflected nouns, verbs and adjectives, hyphenated and closed compounds, and in some
 articles the topic's words: Alibaba near Russland, Alibaba alone, Russland alone, the JV
 partners). Measures, per core (CPU time), the cold path (first ``prepare_document`` and
-evaluation, lemma data already loaded) and the warm path (cached ``Document`` found by content hash, then evaluated),
-against bare simplemma lemmatisation of every word; and the resident memory the German
-lemma data costs, in a fresh interpreter. Target: warm >= 5,000 articles/s.
+evaluation, lemma data already loaded) and the warm path (cached ``Document`` found by
+content hash, then evaluated), against bare simplemma lemmatisation of every word; and the
+resident memory the German lemma data costs, in a fresh interpreter. Target: warm >= 5,000
+articles/s.
 Run with ``.venv/bin/python -m bench.bench_match [--quick]``.
 """
 
@@ -28,12 +29,28 @@ TARGET_WARM = 5000.0
 SEED = 20240611
 CHUNK = 500                     # documents held at once (the cache bounds memory)
 ROOT = Path(__file__).resolve().parent.parent
-NOUNS = ["Konzern", "Konzerns", "Konzerne", "Umsatz", "Umsätze", "Gewinn", "Gewinne", "Quartal", "Quartals", "Aktie", "Aktien", "Anleger", "Anlegern", "Händler", "Händlern", "Plattform", "Plattformen", "Markt", "Märkte", "Märkten", "Börse", "Börsen", "Boerse", "Lieferkette", "Lieferketten", "Bank", "Banken", "Kunde", "Kunden", "Kundinnen", "Regierung", "Behörde", "Behörden", "Vorstand", "Vorstands", "Mitarbeiter", "Mitarbeitern", "Belegschaft", "Größe", "Straße", "Geschäft", "Geschäfts", "Geschäfte", "Unternehmen", "Unternehmens", "Fonds", "Partner"]
-COMPOUNDS = ["Online-Handel", "E-Commerce-Riese", "Joint-Venture", "Joint-Ventures", "Börsengang", "Russland-Geschäft", "Zinsentscheidung", "Lagerhallen", "Handelsplattform", "China-Geschäft", "Exportkontrollen", "US-Sanktionen", "Cloud-Sparte", "Halbleiterwerk", "Paketzentrum"]
-VERBS = ["meldete", "meldet", "steigerte", "senkte", "prüft", "erwartet", "erwarteten", "bestätigte", "verschob", "plant", "planten", "kündigte", "verkaufte", "verkauft", "übernahm", "investiert", "investierten", "wächst", "wuchs", "entlässt", "entließ", "begründete"]
-ADJ = ["deutsche", "deutschen", "chinesische", "chinesischen", "europäische", "europäischen", "große", "großen", "neue", "neuen", "schwache", "schwachen", "kräftige", "kräftigen", "digitale", "digitalen"]
-SMALL = ["der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "und", "oder", "mit", "für", "nach", "bei", "in", "im", "auf", "an", "zu"]
-CITIES = ["Frankfurt", "Berlin", "Hamburg", "München", "Peking", "Shanghai", "Hongkong", "Brüssel", "Stuttgart"]
+NOUNS = ["Konzern", "Konzerns", "Konzerne", "Umsatz", "Umsätze", "Gewinn", "Gewinne", "Quartal",
+         "Quartals", "Aktie", "Aktien", "Anleger", "Anlegern", "Händler", "Händlern", "Plattform",
+         "Plattformen", "Markt", "Märkte", "Märkten", "Börse", "Börsen", "Boerse", "Lieferkette",
+         "Lieferketten", "Bank", "Banken", "Kunde", "Kunden", "Kundinnen", "Regierung", "Behörde",
+         "Behörden", "Vorstand", "Vorstands", "Mitarbeiter", "Mitarbeitern", "Belegschaft", "Größe",
+         "Straße", "Geschäft", "Geschäfts", "Geschäfte", "Unternehmen", "Unternehmens", "Fonds",
+         "Partner"]
+COMPOUNDS = ["Online-Handel", "E-Commerce-Riese", "Joint-Venture", "Joint-Ventures", "Börsengang",
+             "Russland-Geschäft", "Zinsentscheidung", "Lagerhallen", "Handelsplattform",
+             "China-Geschäft", "Exportkontrollen", "US-Sanktionen", "Cloud-Sparte",
+             "Halbleiterwerk", "Paketzentrum"]
+VERBS = ["meldete", "meldet", "steigerte", "senkte", "prüft", "erwartet", "erwarteten",
+         "bestätigte", "verschob", "plant", "planten", "kündigte", "verkaufte", "verkauft",
+         "übernahm", "investiert", "investierten", "wächst", "wuchs", "entlässt", "entließ",
+         "begründete"]
+ADJ = ["deutsche", "deutschen", "chinesische", "chinesischen", "europäische", "europäischen",
+       "große", "großen", "neue", "neuen", "schwache", "schwachen", "kräftige", "kräftigen",
+       "digitale", "digitalen"]
+SMALL = ["der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "und", "oder", "mit",
+         "für", "nach", "bei", "in", "im", "auf", "an", "zu"]
+CITIES = ["Frankfurt", "Berlin", "Hamburg", "München", "Peking", "Shanghai", "Hongkong", "Brüssel",
+          "Stuttgart"]
 ALIBABA = ["Alibaba", "AliExpress", "Alibaba-Konzern", "Alibabas", "Taobao", "Tmall"]
 RUSSIA = ["Russland", "russischen", "Moskau", "Russland-Sanktionen", "russische", "Kreml"]
 PARTNERS = ["Mail.ru", "Megafon", "RDIF", "VK"]
@@ -84,7 +101,8 @@ def lemma_memory() -> dict[str, float]:
              "simplemma.lemmatize('Häuser', lang='de'); after = rss()\n"
              "load = time.process_time() - t\n"
              "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-             "print(json.dumps({'before_mb': before, 'after_mb': after, 'peak_mb': peak, 'load_s': load}))\n")
+             "print(json.dumps({'before_mb': before, 'after_mb': after, 'peak_mb': peak,"
+             " 'load_s': load}))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=120)
     return json.loads(out.stdout)
@@ -142,14 +160,17 @@ def report(fig: dict[str, Any]) -> str:
         f"{'path':34} {'articles/s':>11}  target",
         f"{'bare simplemma, every word':34} {fig['bare_simplemma']:11,.0f}",
         f"{'cold: first prepare + evaluate':34} {fig['cold']:11,.0f}",
-        f"{'warm: cached Document + evaluate':34} {fig['warm']:11,.0f}  >= {TARGET_WARM:,.0f} {verdict}",
+        f"{'warm: cached Document + evaluate':34} {fig['warm']:11,.0f}  "
+        f">= {TARGET_WARM:,.0f} {verdict}",
         f"{'evaluate only (Document in hand)':34} {fig['evaluate_only']:11,.0f}",
         "",
         f"articles {fig['articles']:,} of ~800 words; matched {fig['matched']}; "
         f"lemma cache {fig['lemma_cache_words']:,} surface forms",
-        f"lemma data (fresh interpreter): loaded in {mem['load_s']:.2f} s; RSS {mem['before_mb']:.0f} MB -> {mem['after_mb']:.0f} MB "
+        f"lemma data (fresh interpreter): loaded in {mem['load_s']:.2f} s; "
+        f"RSS {mem['before_mb']:.0f} MB -> {mem['after_mb']:.0f} MB "
         f"(+{mem['after_mb'] - mem['before_mb']:.0f} MB), peak {mem['peak_mb']:.0f} MB",
-        f"warm/cold {fig['warm'] / fig['cold']:.1f}x; cold/bare {fig['cold'] / fig['bare_simplemma']:.1f}x",
+        f"warm/cold {fig['warm'] / fig['cold']:.1f}x; "
+        f"cold/bare {fig['cold'] / fig['bare_simplemma']:.1f}x",
     ]
     return "\n".join(rows)
 

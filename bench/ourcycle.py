@@ -54,7 +54,8 @@ def instrument(app: Any, clock: StageClock) -> None:
 
     # parse_feed runs in the worker processes (its CPU is in the workers' figure); a wrapper
     # here could not be pickled to them, so "parse" in the main process stays 0.
-    clock.patch(monitor.pipeline.articles, "prepare_document", "match")
+    clock.patch(monitor.pipeline.articles, "page_document", "match")
+    clock.patch(monitor.pipeline.articles, "article_document", "match")
     clock.patch(Topic, "evaluate", "match")
     clock.patch(monitor.deltas.cluster, "signature", "cluster")
     clock.patch(monitor.deltas.cluster.ClusterIndex, "__init__", "cluster")
@@ -93,7 +94,8 @@ async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> d
         stop.set()
         await probe
         cpu = procfs.cpu_delta(before, procfs.cpu_by_pid(me))
-    return {"timed_out": timed_out, "cycle_s": cycle_s, "flush_s": total_s - cycle_s, "wall_s": total_s,
+    return {"timed_out": timed_out, "cycle_s": cycle_s, "flush_s": total_s - cycle_s,
+            "wall_s": total_s,
             "cpu_main_s": cpu.get(me, 0.0),
             "cpu_children_s": sum(v for p, v in cpu.items() if p != me),
             "cpu_s": sum(cpu.values()), "peak_rss_mb": sampler.peak_mb,

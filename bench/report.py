@@ -32,7 +32,8 @@ class Stat:
     def show(self, fmt: str = "{:.2f}") -> str:
         if self.n == 1:
             return fmt.format(self.median)
-        return f"{fmt.format(self.median)} [{fmt.format(self.low)}–{fmt.format(self.high)}]"
+        # \u2013 EN DASH: the typographic range dash
+        return f"{fmt.format(self.median)} [{fmt.format(self.low)}\u2013{fmt.format(self.high)}]"
 
 
 def pick(runs: Sequence[dict[str, Any]], getter: Callable[[dict[str, Any]], float]) -> Stat | None:
@@ -102,6 +103,6 @@ def render_rows(rows: Sequence[tuple[str, str]], width: int = 58) -> list[str]:
 def render_targets(targets: Sequence[Target]) -> list[str]:
     lines = [f"  {'target':<46} {'ratio':>7}  {'goal':<9} {'verdict':<12} measured"]
     for t in targets:
-        ratio = f"{t.ratio:7.2f}" if t.ratio is not None else "      –"
+        ratio = f"{t.ratio:7.2f}" if t.ratio is not None else "      \u2013"  # EN DASH: none
         lines.append(f"  {t.name:<46} {ratio}  {t.goal:<9} {t.verdict:<12} {t.detail}")
     return lines

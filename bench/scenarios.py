@@ -118,7 +118,7 @@ def run_cycles(site: Site, first: Corpus, following: Corpus, runs: int, workdir:
             break
     if results[0]["phases"]["first"]["timed_out"]:
         primed = Settings(settings.workers, settings.concurrency, first_poll_window="1s")
-        fallback = [{"name": "prime", "timeout": timeout}] + phases[1:]
+        fallback = [{"name": "prime", "timeout": timeout}, *phases[1:]]
         extra = one_run(site, first, following, workdir / "ours-primed", fallback, primed)
         _progress("ours primed run (steady/new only)", extra)
         for result in results:
@@ -162,4 +162,5 @@ def run_scale(site: Site, corpus: Corpus, runs: int, workdir: Path, settings: Se
         {"name": f"steady-{i}", "timeout": timeout} for i in range(runs)]
     result = run_child(workdir / "scale", corpus.feed_urls(), phases, quiet, lambda _p: None)
     _progress("scale", result)
-    return [result["phases"][f"steady-{i}"] for i in range(runs) if f"steady-{i}" in result["phases"]]
+    return [result["phases"][f"steady-{i}"] for i in range(runs)
+            if f"steady-{i}" in result["phases"]]

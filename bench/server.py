@@ -3,8 +3,9 @@
 Owns serving the generated corpus: one thread per connection (HTTP/1.1 keep-alive), a
 strong ETag per resource and ``304 Not Modified`` when ``If-None-Match`` carries it, an
 optional delay before every response to imitate network latency, and request counters
-by status (0 counts connections the client dropped). ``publish`` swaps the whole site at once (a new version of the feeds), so a
-scenario can move from one version to the next between cycles.
+by status (0 counts connections the client dropped). ``publish`` swaps the whole site at
+once (a new version of the feeds), so a scenario can move from one version to the next
+between cycles.
 """
 
 from __future__ import annotations

@@ -177,4 +177,4 @@ def rows(raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _show(stat: Stat | None, fmt: str = "{:.2f}") -> str:
-    return stat.show(fmt) if stat else "–"
+    return stat.show(fmt) if stat else "\u2013"  # EN DASH: no figure

@@ -101,7 +101,8 @@ class ParseError(MonitorError):
 class QueryError(MonitorError):
     """A topic query does not parse. ``column`` is 1-based."""
 
-    def __init__(self, message: str, *, topic: str = "", column: int = 0, expected: str = "") -> None:
+    def __init__(self, message: str, *, topic: str = "", column: int = 0,
+                 expected: str = "") -> None:
         self.topic = topic
         self.column = column
         self.expected = expected

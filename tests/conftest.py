@@ -196,4 +196,5 @@ def run_cli(*args: str, config: Path | None = None, env: dict[str, str] | None =
                 if not k.startswith(("NEWS_MONITOR", "NOTIFY_SOCKET", "WATCHDOG"))}
     full_env.update(env or {})
     return subprocess.run(command + list(args), capture_output=True, text=True, env=full_env,
-                          cwd=cwd or (config.parent if config else ROOT), timeout=timeout, check=False)
+                          cwd=cwd or (config.parent if config else ROOT), timeout=timeout,
+                          check=False)

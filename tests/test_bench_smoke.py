@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import feedparser
+
 from bench import summary
 from bench.generate import generate, with_new_items
 from bench.report import render_rows, render_targets

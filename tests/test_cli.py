@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from monitor.cli import main
 from monitor.commands import load_all
-
 from tests.conftest import run_cli, write_config
 
 EXPECTED = {"check-config", "poll", "feeds", "run", "explain", "deltas", "digest", "outbox",

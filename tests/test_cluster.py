@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from monitor.deltas.cluster import (
     MIN_CLUSTER_WORDS,
     NO_SIGNATURE,

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from monitor.config.model import config_path, load_config, parse_duration, parse_size
 from monitor.errors import ConfigError
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
 from monitor.app.wiring import open_app
 from monitor.cli import main
 from monitor.config.model import Config, load_config
 from monitor.notify.outbox import FlushReport
 from monitor.service.logs import _MonitorHandler
-
 from tests.conftest import NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, OTHER, TRAP, Item, Story, page, rss
 

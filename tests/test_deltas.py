@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from monitor.deltas.diff import (
     changed_sentences,
     cosmetic_normalise,
@@ -15,10 +16,18 @@ from monitor.deltas.diff import (
 )
 
 TITLE = "AliExpress Russland baut bis zu 40 Prozent der Stellen ab"
-BODY = """Das Gemeinschaftsunternehmen AliExpress Russland trennt sich nach Berichten russischer Medien von bis zu 40 Prozent seiner Beschäftigten.
-Der Stellenabbau betreffe vor allem Bereiche, die durch die westlichen Sanktionen gegen Russland überflüssig geworden seien, hieß es unter Berufung auf eine anonyme Quelle. Das Unternehmen wollte sich auf Anfrage nicht äußern.
-Chinesische Händler klagen seit Wochen über eingebrochene Verkäufe nach Russland. „Wir haben seit Februar praktisch keine neuen Aufträge mehr“, sagte eine Verkäuferin von Thermosflaschen aus der Provinz Zhejiang."""
-PAGE_V1 = f"Aktualisiert am 12.05.2022, 09:15 Uhr\n{BODY}\nMehr zum Thema\nOzon wächst trotz Sanktionen\nAlibaba meldet schwaches Quartal"
+BODY = (
+    "Das Gemeinschaftsunternehmen AliExpress Russland trennt sich nach Berichten russischer "
+    "Medien von bis zu 40 Prozent seiner Beschäftigten.\n"
+    "Der Stellenabbau betreffe vor allem Bereiche, die durch die westlichen Sanktionen gegen "
+    "Russland überflüssig geworden seien, hieß es unter Berufung auf eine anonyme Quelle. "
+    "Das Unternehmen wollte sich auf Anfrage nicht äußern.\n"
+    "Chinesische Händler klagen seit Wochen über eingebrochene Verkäufe nach Russland. „Wir "
+    "haben seit Februar praktisch keine neuen Aufträge mehr“, sagte eine Verkäuferin von "
+    "Thermosflaschen aus der Provinz Zhejiang."
+)
+PAGE_V1 = (f"Aktualisiert am 12.05.2022, 09:15 Uhr\n{BODY}\nMehr zum Thema\n"
+           "Ozon wächst trotz Sanktionen\nAlibaba meldet schwaches Quartal")
 JV_PARAGRAPH = (
     "An dem Joint Venture sind neben Alibaba der Internetkonzern VK, der Mobilfunkanbieter "
     "Megafon und der Staatsfonds RDIF beteiligt. Alibaba hatte seinen Anteil erst 2019 "
@@ -61,8 +70,12 @@ def test_cosmetic_normalise_removes_noise_lines_and_blocks(noise: str) -> None:
 
 
 def test_cosmetic_normalise_maps_typography_and_keeps_prose() -> None:
-    fancy = "„Wir sind\u00a0raus“ – sagte er. »Nie\u202fwieder« — ‚sicher‘ …  Ende\u00ad\u200b"
-    assert cosmetic_normalise(fancy) == "\"Wir sind raus\" - sagte er. \"Nie wieder\" - 'sicher' ... Ende"
+    # look-alikes as escapes: \u2013 EN DASH, \u201a SINGLE LOW-9 and \u2018 LEFT SINGLE
+    # QUOTATION MARK (German single quotes)
+    fancy = ("„Wir sind\u00a0raus“ \u2013 sagte er. »Nie\u202fwieder« — \u201asicher\u2018 …  "
+             "Ende\u00ad\u200b")
+    assert cosmetic_normalise(fancy) == (
+        "\"Wir sind raus\" - sagte er. \"Nie wieder\" - 'sicher' ... Ende")
     prose = (
         "Mehr zum Thema\nSanktionen treffen Händler\n"
         "Aktualisiert wurde auch die Prognose, die der Konzern im März vorgelegt hatte.\n"
@@ -111,7 +124,8 @@ def test_only_the_timestamp_line_changed_is_no_change() -> None:
 
 def test_quote_dash_and_space_styles_are_not_material() -> None:
     restyled = (
-        PAGE_V1.replace("„", "»").replace("“", "«").replace(" ", "\u00a0", 5).replace("-", "–", 1)
+        PAGE_V1.replace("„", "»").replace("“", "«").replace(" ", "\u00a0", 5)
+        .replace("-", "\u2013", 1)  # \u2013 EN DASH for the hyphen
     )
     diff = word_diff(TITLE, PAGE_V1, TITLE.replace(" ", "  "), restyled)
     assert all(op == "=" for op, _ in diff.segments)
@@ -132,7 +146,8 @@ def test_small_edit_is_material_only_with_a_topic_hit_in_the_changed_sentence() 
     assert is_material(diff, min_words=2)
     assert is_material(diff, hit_in_changed=True)
     assert changed_sentences(PAGE_V1, edited) == [PARAGRAPHS[0].replace("40", "45")]
-    assert short_diff(diff, context=3) == "… von bis zu [-40-] [+45+] Prozent seiner Beschäftigten. …"
+    assert short_diff(diff, context=3) == (
+        "… von bis zu [-40-] [+45+] Prozent seiner Beschäftigten. …")
 
 
 def test_short_diff_respects_max_chars_and_closes_a_cut_change() -> None:
@@ -162,8 +177,10 @@ def test_two_thousand_word_articles_diff_in_reasonable_time() -> None:
     assert word_diff(TITLE, old, TITLE, edited).added_words == len(JV_PARAGRAPH.split())
 
 
-_WORDS = st.sampled_from(["Alibaba", "Russland", "AliExpress", "Megafon", "VK", "RDIF", "Stellen", "Abbau", "die", "der", "und", "."])
-_TEXTS = st.lists(st.lists(_WORDS, min_size=0, max_size=12).map(" ".join), max_size=6).map("\n".join)
+_WORDS = st.sampled_from(["Alibaba", "Russland", "AliExpress", "Megafon", "VK", "RDIF",
+                          "Stellen", "Abbau", "die", "der", "und", "."])
+_TEXTS = st.lists(st.lists(_WORDS, min_size=0, max_size=12).map(" ".join),
+                  max_size=6).map("\n".join)
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from monitor.cli import main
 
+from monitor.cli import main
 from tests.conftest import NewsSite, run_cli
 from tests.newsroom import LAYOFFS, LAYOFFS_RESTAMPED, LAYOFFS_WITH_JV, WIRE_LAYOFFS
 from tests.test_deltas_e2e import (

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
 from monitor.app.wiring import App, open_app
 from monitor.config.model import load_config
 from monitor.deltas.diff import short_diff
 from monitor.models import Delta
 from monitor.pipeline.articles import EntryResult
 from monitor.pipeline.feed import FeedOutcome
-
 from tests.conftest import NewsSite, write_config
 from tests.newsroom import (
     LAYOFFS,

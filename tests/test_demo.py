@@ -9,10 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from monitor.demo import run as demo_run
-from monitor.demo.run import run_demo
-from monitor.demo.site import load_manifest
 
+from monitor.commands.demo import run as demo_run
+from monitor.commands.demo.run import run_demo
+from monitor.commands.demo.site import load_manifest
 from tests.conftest import run_cli
 from tests.test_demo_site import RELEVANT, read_maildir
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import aiosmtplib
 import httpx
-from monitor.demo.server import LocalSite
-from monitor.demo.site import DATA, load_manifest, render_site
-from monitor.demo.smtp import smtp_sink
-from monitor.extract.pages import extract_html
+
+from monitor.commands.demo.server import LocalSite
+from monitor.commands.demo.site import DATA, load_manifest, render_site
+from monitor.commands.demo.smtp import smtp_sink
+from monitor.extract.html import extract_html
 from monitor.match import Topic, compile_topic, prepare_document
 from monitor.parse.feed import parse_feed
-
 from tests.conftest import ROOT
 
 BASE = "http://127.0.0.1:8000"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import time_machine
+
 from monitor.app.wiring import App, open_app
 from monitor.config.model import Config, load_config
 from monitor.notify.digests import DigestResult, digest_trigger, send_digest
-
 from tests.conftest import NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, Item, Story, page, rss
 

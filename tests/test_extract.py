@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from monitor.extract.pages import extract_html, looks_like_html, summary_page, text_page
+
+from monitor.extract.html import extract_html, looks_like_html, summary_page, text_page
 from monitor.urls import canonical_url
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"
@@ -110,7 +111,8 @@ def test_paywall_teaser_keeps_feed_summary() -> None:
 
 
 def minimal(head: str = "", body: str = "") -> str:
-    return f"<!DOCTYPE html><html lang='en'><head><title>T</title>{head}</head><body>{body}</body></html>"
+    return (f"<!DOCTYPE html><html lang='en'><head><title>T</title>{head}</head>"
+            f"<body>{body}</body></html>")
 
 
 def test_english_consent_wall() -> None:
@@ -207,7 +209,8 @@ def test_legacy_charset_is_decoded() -> None:
 def test_twenty_megabyte_page_is_cut_before_extraction() -> None:
     head = page("artikel_sidebar.html").split(b"<h2>Neues Werk")[0]
     rng = random.Random(3)
-    words = ["Umsatz", "Quartal", "Vorstand", "Anleger", "Werk", "Auftrag", "Kunde", "Prognose", "Zins", "Markt"]
+    words = ["Umsatz", "Quartal", "Vorstand", "Anleger", "Werk", "Auftrag", "Kunde", "Prognose",
+             "Zins", "Markt"]
     filler = "".join(f"<p>{' '.join(rng.choices(words, k=40))}.</p>\n" for _ in range(2000))
     html = head + (filler.encode() * 40) + b"<p>ENDMARKE</p></article></body></html>"
     assert len(html) > 20_000_000

@@ -9,7 +9,7 @@ import signal
 import time
 from pathlib import Path
 
-from monitor.extract.pages import ExtractOptions, Extractor
+from monitor.extract.pool import ExtractOptions, Extractor
 from monitor.models import Page
 
 PAGES = Path(__file__).parent / "fixtures" / "pages"

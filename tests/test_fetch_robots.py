@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent
 from pytest_httpserver import HTTPServer
+
+from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent
 
 LOCAL = frozenset({"127.0.0.1", "localhost"})
 START = datetime(2025, 3, 14, 6, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+
 from monitor.errors import ConfigError
 from monitor.service.http import ListenError, parse_listen, start_http
 from monitor.service.metrics import Metrics

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from monitor.errors import ConfigError
 from monitor.service.logs import QUIET, RedactingFilter, configure_logging
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import trustme
 from aiosmtpd.controller import Controller
-from monitor.cli import main
 
+from monitor.cli import main
 from tests.conftest import Inbox, SmtpServer, free_port, write_config
 from tests.test_delivery_e2e import _state_here  # noqa: F401  (autouse: state, env, logging)
 from tests.test_notify_smtp import check_login

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from monitor.match import (
     DocumentCache,
     compile_topic,
@@ -131,7 +132,8 @@ def test_alias_entries_words_phrases_prefixes_and_cyrillic() -> None:
 
 def test_snippet_marks_point_at_the_hit_words() -> None:
     filler = "Der Handel mit Waren aus Asien wächst seit Jahren kräftig. " * 8
-    text = filler + "Nun entlässt das Gemeinschaftsunternehmen von Alibaba Personal in Russland. " + filler
+    text = (filler + "Nun entlässt das Gemeinschaftsunternehmen von Alibaba Personal in Russland. "
+            + filler)
     result = run("@alibaba NEAR/5 @russland", text=text)
     (hit,) = result.hits
     assert (hit.clause, hit.field, hit.term) == ("@alibaba NEAR/5 @russland", "text",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from monitor.match import Topic, compile_topic, prepare_document, render_explanation
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from monitor.service.metrics import Metrics, measure_loop_lag
 from prometheus_client.parser import text_string_to_metric_families
+
+from monitor.service.metrics import Metrics, measure_loop_lag
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

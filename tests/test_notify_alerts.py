@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from monitor.notify.alerts import AlertPlan, plan_alerts
 
+from monitor.notify.alerts import AlertPlan, plan_alerts
 from tests.test_notify_data import new_delta
 
 DELTAS = tuple(new_delta(id=n) for n in range(6))

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from monitor.errors import PermanentDeliveryError
 from monitor.models import Hit, OutgoingMail
 from monitor.notify.compose import compose_alert, compose_summary, compose_test
 from monitor.notify.digest import compose_digest, render_digest_text
 from monitor.notify.headers import check_headers, clean_header_value
 from monitor.notify.render import make_environment
-
 from tests.test_notify_data import (
     HOSTILE_TITLE,
     SETTINGS,

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
 from monitor.models import Delta, DigestData, FeedHealth, Hit, TopicDigest, WordDiff
 from monitor.notify.settings import MailSettings
 

@@ -14,7 +14,6 @@ from monitor.notify.compose import compose_alert
 from monitor.notify.mailer import SmtpMailer
 from monitor.notify.outbox import Backoff, flush_outbox
 from monitor.notify.settings import SmtpSettings
-
 from tests.test_notify_data import SETTINGS, T0, Collector, free_port, new_delta, serving
 
 

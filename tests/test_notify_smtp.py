@@ -15,11 +15,11 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+
 from monitor.errors import PermanentDeliveryError, TransientDeliveryError
 from monitor.notify.compose import compose_alert, compose_test
 from monitor.notify.mailer import MaildirMailer, SmtpMailer, diagnose
 from monitor.notify.settings import SmtpSettings
-
 from tests.test_notify_data import (
     HOSTILE_TITLE,
     SETTINGS,

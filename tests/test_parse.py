@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
 from monitor.parse.feed import parse_feed
@@ -98,7 +99,8 @@ def test_latin1_charset_only_in_http_header() -> None:
     feed = parse("latin1_header.xml", {"Content-Type": "application/rss+xml; charset=ISO-8859-1"})
     entry = feed.entries[0]
     assert entry.title == "Präsident des Händlerverbands warnt vor Größe der Verluste in Russland"
-    assert entry.summary == "Die Größe des Schadens für Exporteure ist noch unklar, sagt der Präsident."
+    assert entry.summary == (
+        "Die Größe des Schadens für Exporteure ist noch unklar, sagt der Präsident.")
     assert feed.warning is None  # the header was honoured, not guessed around
     unannounced = parse("latin1_header.xml", {})
     assert unannounced.warning and "declared as utf-8" in unannounced.warning
@@ -109,7 +111,8 @@ def test_latin1_declared_in_xml_and_windows_1252() -> None:
     assert latin.title.startswith("Präsident") and "Größe" in latin.title
     assert latin.published == utc(2022, 3, 10, 11, 0)          # Do, 10 Mär 2022 12:00 MEZ
     cp1252 = parse("cp1252.xml").entries[0]
-    assert cp1252.summary == "„Das kostet uns 2,9 Mio. €“, sagt der Präsident – die Größe überrascht."
+    assert cp1252.summary == (
+        "„Das kostet uns 2,9 Mio. €“, sagt der Präsident – die Größe überrascht.")
 
 
 def test_guidless_feed_gives_same_keys_twice() -> None:
@@ -157,7 +160,8 @@ def test_truncated_feed_keeps_entries_with_warning() -> None:
     [
         (b"", RSS, "not a feed: empty body"),
         (b"  \n ", RSS, "not a feed: empty body"),
-        ((FEEDS / "page.html").read_bytes(), {"Content-Type": "text/html"}, "not a feed: HTML page"),
+        ((FEEDS / "page.html").read_bytes(), {"Content-Type": "text/html"},
+         "not a feed: HTML page"),
         ((FEEDS / "page.html").read_bytes(), RSS, "not a feed: HTML page"),
         (b"<?xml version='1.0'?><bestellung><nr>4</nr></bestellung>", RSS,
          "not a feed: no RSS, Atom or RDF root element"),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
 from monitor.parse.feed import parse_feed

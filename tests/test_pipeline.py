@@ -10,7 +10,6 @@ from pathlib import Path
 from monitor.app.wiring import open_app
 from monitor.config.model import load_config
 from monitor.models import FeedState
-
 from tests.conftest import NewsSite, write_config
 from tests.newsroom import LAYOFFS, OTHER, Item, page, rss
 

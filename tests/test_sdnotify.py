@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from monitor.service.sdnotify import Notifier
 
 
@@ -121,9 +122,9 @@ def test_without_notify_socket_nothing_is_sent() -> None:
 def test_send_failure_is_logged_not_raised(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with Notifier.from_env({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")}) as notifier:
-        with caplog.at_level(logging.WARNING, logger="monitor.service.sdnotify"):
-            assert notifier.ready() is False
+    with (Notifier.from_env({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")}) as notifier,
+          caplog.at_level(logging.WARNING, logger="monitor.service.sdnotify")):
+        assert notifier.ready() is False
     assert "notify failed fields=READY" in caplog.text
 
 

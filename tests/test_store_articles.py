@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from monitor.models import Delta, OutgoingMail
 from monitor.store import Store, message_id_for
-
 from tests.test_store_support import (  # noqa: F401
     HB,
     T0,

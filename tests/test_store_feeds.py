@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from monitor.store import Store
-
 from tests.test_store_support import (  # noqa: F401
     HB,
     T0,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, insert, text
+
 from monitor.errors import StoreCorrupt, StoreError
 from monitor.store import open_store
 from monitor.store.migrations import MIGRATIONS, apply_migrations
 from monitor.store.schema import schema_migrations
-from sqlalchemy import create_engine, insert, text
-
 from tests.test_store_support import T0, opener, store, store_url  # noqa: F401
 
 

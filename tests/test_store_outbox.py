@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from monitor.models import OutgoingMail
 from monitor.store import Store
-
 from tests.test_store_support import (  # noqa: F401
     HB,
     T0,

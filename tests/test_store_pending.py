@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from monitor.store import Store
-
 from tests.test_store_support import T0, entry, opener, store, store_url  # noqa: F401
 
 

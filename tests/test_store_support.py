@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine, func, select
+
 from monitor.models import Delta, FeedEntry, Hit, MatchResult, OutgoingMail, WordDiff
 from monitor.store import ArticleOutcome, NewEvent, Store, open_store
 from monitor.store.schema import metadata
-from sqlalchemy import create_engine, func, select
 
 T0 = datetime(2024, 3, 4, 7, 30, tzinfo=UTC)
 HB = "https://www.handelsblatt.com/unternehmen/handel"

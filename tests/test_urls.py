@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
+
 from monitor.urls import canonical_url, decode_google_news, host_of
 
 

@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from monitor.config.model import Config
-from monitor.errors import ConfigError, QueryError
-from monitor.extract.pages import ExtractOptions, Extractor
-from monitor.fetch.client import Fetcher, FetchOptions
-from monitor.match import Topic, compile_topic
+from monitor.app.settings import (
+    ServiceSettings,
+    compile_topics,
+    extract_options,
+    fetch_options,
+    pipeline_settings,
+    service_settings,
+)
+from monitor.config.model import Config, load_config
+from monitor.extract.pool import Extractor
+from monitor.fetch.client import Fetcher
+from monitor.match import Topic
 from monitor.notify.delivery import Delivery
+
+if TYPE_CHECKING:
+    from monitor.notify.digests import DigestResult
 from monitor.pipeline.articles import ArticleProcessor
 from monitor.pipeline.feed import Pipeline
 from monitor.store import Store, open_store
@@ -31,40 +42,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def compile_topics(config: Config) -> list[Topic]:
-    """Every enabled topic compiled; all query errors reported at once, as config errors."""
-    aliases = {name: list(terms) for name, terms in config.aliases.items()}
-    topics, problems = [], []
-    for index, topic in enumerate(config.topics):
-        try:
-            compiled = compile_topic(topic.name, topic.query, aliases=aliases,
-                                     **({"min_score": topic.min_score}
-                                        if topic.min_score is not None else {}))
-        except QueryError as exc:
-            problems.append(f"topics[{index}].query: {exc}")
-            continue
-        if topic.enabled:
-            topics.append(compiled)
-    if problems:
-        raise ConfigError(problems, str(config.source) if config.source else None)
-    return topics
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """A loaded configuration with the service's settings translated from it: what the
+    daemon holds between reloads (it reads only ``service``; ``config`` goes back into
+    ``open_app``)."""
+
+    config: Config
+    service: ServiceSettings
+    path: Path
 
 
-def fetch_options(config: Config) -> FetchOptions:
-    fetch = config.fetch
-    return FetchOptions(
-        user_agent=fetch.user_agent, concurrency=fetch.concurrency,
-        per_host_concurrency=fetch.per_host_concurrency,
-        per_host_delay=fetch.per_host_delay.total_seconds(),
-        connect_timeout=fetch.timeout.total_seconds(), read_timeout=fetch.timeout.total_seconds(),
-        deadline=fetch.deadline.total_seconds(), max_bytes=fetch.max_bytes,
-        allow_private_hosts=frozenset(fetch.allow_private_hosts), proxy=fetch.proxy)
+def setup_for(config: Config) -> Setup:
+    """The daemon's view of a loaded configuration."""
+    return Setup(config, service_settings(config), config.source or Path())
 
 
-def extract_options(config: Config) -> ExtractOptions:
-    return ExtractOptions(workers=config.fetch.extract_workers,
-                          budget_seconds=config.fetch.extract_budget.total_seconds(),
-                          max_bytes=config.fetch.page_max_bytes)
+def load_setup(path: Path, env: Mapping[str, str]) -> Setup:
+    """Load and check the configuration again (ConfigError with every problem): a reload."""
+    return setup_for(load_config(path, env))
 
 
 @dataclass
@@ -80,9 +76,11 @@ class App:
     pipeline: Pipeline
     clock: Clock
 
-    @property
-    def state_dir(self) -> Path:
-        return self.config.state_dir
+    async def send_digest(self, *, force: bool = False) -> DigestResult | None:
+        """Build and queue the digest of everything since the last one."""
+        from monitor.notify.digests import send_digest  # local: notify.digests imports App
+
+        return await send_digest(self, force=force)
 
 
 def open_store_for(config: Config) -> Store:
@@ -106,10 +104,11 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
     try:
         async with Fetcher(fetch_options(config), clock=clock) as fetcher:
             delivery = Delivery(config, store, clock)
-            articles = ArticleProcessor(config=config, store=store, fetcher=fetcher,
+            settings = pipeline_settings(config)
+            articles = ArticleProcessor(settings=settings, store=store, fetcher=fetcher,
                                         extractor=extractor, topics=topics, clock=clock,
                                         render=delivery.render_alerts)
-            pipeline = Pipeline(config, store, fetcher, articles, clock,
+            pipeline = Pipeline(settings, store, fetcher, extractor, articles, clock,
                                 rng or random.Random())
             yield App(config, store, fetcher, extractor, topics, delivery, pipeline, clock)
     finally:

@@ -1,7 +1,9 @@
 """``news-monitor explain``: why does (or doesn't) a page match a topic?
 
 Reads an HTML page or plain text (detected) from a file, a URL or standard input, extracts
-it exactly as the pipeline does, evaluates the topic and prints the explanation, with hits
+it and builds the matched document with the pipeline's own rule (``page_document``: the
+feed's title and teaser, given with ``--feed-title`` and ``--summary``, count as they do in
+a poll; a wall's words never do), evaluates the topic and prints the explanation, with hits
 highlighted on a terminal; ``--json`` prints one object. ``--stored`` is a dry run of the
 topic over the articles already stored: how a user tunes a rule without waiting for news.
 Exit 0 whether or not it matched; 2 for an unknown topic or unreadable input.
@@ -15,13 +17,19 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.app.wiring import compile_topics, fetch_options
+from monitor.app.settings import compile_topics, fetch_options
 from monitor.commands import command, duration_ago, opened_store
 from monitor.config.model import Config
 from monitor.errors import FetchError
-from monitor.extract.pages import extract_html, looks_like_html, text_page
+from monitor.extract.html import extract_html, looks_like_html, text_page
 from monitor.fetch.client import Fetcher
-from monitor.match import Topic, explanation_json, prepare_document, render_explanation
+from monitor.match import (
+    Topic,
+    article_document,
+    explanation_json,
+    page_document,
+    render_explanation,
+)
 from monitor.models import MatchResult, Page
 
 
@@ -35,6 +43,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("stdin", nargs="?", choices=["-"], help="- reads standard input")
     parser.add_argument("--since", default="30d", type=duration_ago,
                         help="with --stored: first seen within this duration (default 30d)")
+    parser.add_argument("--summary", default="", metavar="TEXT",
+                        help="the feed entry's teaser, matched as a poll matches it")
+    parser.add_argument("--feed-title", default="", metavar="TEXT",
+                        help="the feed entry's title, used when the page has none")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
@@ -57,8 +69,8 @@ def explain(args: argparse.Namespace, config: Config) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = topic.evaluate(prepare_document(title=page.title, summary="", text=page.text),
-                            explain=True)
+    doc = page_document(page, feed_title=args.feed_title, feed_summary=args.summary)
+    result = topic.evaluate(doc, explain=True)
     _print(result, page, as_json=args.json)
     return 0
 
@@ -76,7 +88,8 @@ def _read_page(args: argparse.Namespace, config: Config) -> Page:
     if not data.strip():
         raise InputError("the input is empty")
     if looks_like_html(data):
-        return extract_html(data, url=url, max_bytes=config.fetch.page_max_bytes)
+        return extract_html(data, url=url, max_bytes=config.fetch.page_max_bytes,
+                            feed_title=args.feed_title, feed_summary=args.summary)
     try:
         return text_page(data.decode("utf-8"), url=url)
     except UnicodeDecodeError:
@@ -108,8 +121,9 @@ def _stored(args: argparse.Namespace, config: Config, topic: Topic) -> int:
         texts = store.stored_texts(since)
     rows = []
     for item in texts:
-        result = topic.evaluate(prepare_document(title=item.title, summary=item.summary,
-                                                 text=item.text))
+        result = topic.evaluate(article_document(
+            title=item.title, feed_summary=item.summary, text=item.text,
+            status=item.extract_status))
         if result.matched:
             rows.append((result, item))
     if args.json:

@@ -12,7 +12,8 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 
-from monitor.app.wiring import compile_topics, open_app, open_store_for
+from monitor.app.settings import compile_topics
+from monitor.app.wiring import open_app, open_store_for
 from monitor.commands import command
 from monitor.config.model import Config
 from monitor.notify.outbox import FlushReport

@@ -16,8 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 log = logging.getLogger(__name__)
 
-DATE_PARAMS = {"original_date": True, "extensive_search": True,
-               "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"   # htmldate's output, read back by ``parse_date``
 
 
 def head_url(tree: Any, url: str) -> str:
@@ -110,6 +109,7 @@ def page_metadata(tree: Any, url: str) -> Any:
     found.title = found.title or meta.extract_title(tree)
     found.author = found.author or meta.extract_author(tree)
     found.sitename = (found.sitename or meta.extract_sitename(tree) or "").lstrip("@")
-    found.date = find_date(tree, url=url, **DATE_PARAMS)
+    found.date = find_date(tree, url=url, original_date=True, extensive_search=True,
+                           outputformat=DATE_FORMAT)
     found.clean_and_trim()
     return found

@@ -130,7 +130,8 @@ class _CappedBody:
     def _append(self, data: bytes) -> None:
         self._size += len(data)
         if self._size > self._cap:
-            raise ResponseTooLarge(f"response too large: more than {self._cap} bytes", url=self._url)
+            raise ResponseTooLarge(f"response too large: more than {self._cap} bytes",
+                                   url=self._url)
         self._parts.append(data)
 
     def finish(self) -> bytes:
@@ -246,7 +247,8 @@ class Fetcher:
             log.info("fetch url=%s status=error error=%s took_ms=%d", url, exc.kind, took)
             raise
         took = (time.monotonic() - started) * 1000
-        log.info("fetch url=%s status=%s took_ms=%d bytes=%d", url, reply.status, took, len(reply.body))
+        log.info("fetch url=%s status=%s took_ms=%d bytes=%d", url, reply.status, took,
+                 len(reply.body))
         return self._result(url, reply, etag, last_modified, took)
 
     def _result(

@@ -13,6 +13,7 @@ backend and the httpx transport built on it (``guarded_transport``); it reads no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -204,7 +205,5 @@ def guarded_transport(
 
 async def precheck_behind_proxy(host: str, port: int, allow: frozenset[str]) -> None:
     """Behind a proxy, vet what we can resolve ourselves (best effort: the proxy resolves)."""
-    try:
+    with contextlib.suppress(TransportFailure):  # names only the proxy resolves: its business
         await vetted_addresses(host, port, allow)
-    except TransportFailure:
-        pass  # names only the proxy can resolve are its business

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -30,6 +31,24 @@ FAILURE_TTL = 3600.0
 RobotsFetch = Callable[[str], Awaitable[FetchResult]]
 
 
+class _RuleLine(Protocol):
+    path: str
+    allowance: bool
+
+
+class _Group(Protocol):
+    rulelines: list[_RuleLine]
+
+
+class _Parser(RobotFileParser):
+    """RobotFileParser with the attributes it sets on itself, which typeshed leaves out."""
+
+    allow_all: bool
+    disallow_all: bool
+    entries: list[_Group]
+    default_entry: _Group | None
+
+
 @dataclass(frozen=True)
 class _Entry:
     parser: RobotFileParser
@@ -37,7 +56,7 @@ class _Entry:
 
 
 def _allow_all(allow: bool) -> RobotFileParser:
-    parser = RobotFileParser()
+    parser = _Parser()
     if allow:
         parser.allow_all = True
     else:
@@ -46,7 +65,7 @@ def _allow_all(allow: bool) -> RobotFileParser:
 
 
 def _parse(body: bytes) -> RobotFileParser:
-    parser = RobotFileParser()
+    parser = _Parser()
     parser.parse(body.decode("utf-8", errors="replace").splitlines())
     parser.modified()  # robotparser refuses every URL until it believes it has read a file
     groups = [*parser.entries, *([parser.default_entry] if parser.default_entry else [])]

@@ -5,6 +5,8 @@ Public API::
     parse_query(text, *, topic="") -> Node          format_query(node) -> str
     compile_topic(name, query, *, aliases, min_score=1.0) -> Topic
     prepare_document(*, title, summary, text, cache=None) -> Document
+    article_document(*, title, feed_title, feed_summary, text, status) -> Document
+    page_document(page, *, feed_title, feed_summary) -> Document
     Topic.evaluate(doc, *, explain=False) -> MatchResult
     render_explanation(result, *, color) -> str     explanation_json(result) -> dict
 
@@ -14,7 +16,13 @@ Syntax errors and unknown aliases raise ``monitor.errors.QueryError``.
 from __future__ import annotations
 
 from monitor.match.ast import Alias, And, Field, Near, Node, Not, Or, Phrase, Term
-from monitor.match.document import Document, DocumentCache, prepare_document
+from monitor.match.document import (
+    Document,
+    DocumentCache,
+    article_document,
+    page_document,
+    prepare_document,
+)
 from monitor.match.explain import explanation_json, render_explanation
 from monitor.match.normalise import Normaliser, fold
 from monitor.match.parser import format_query, parse_query
@@ -22,6 +30,7 @@ from monitor.match.topic import DEFAULT_MIN_SCORE, Topic, compile_topic
 
 __all__ = [
     "DEFAULT_MIN_SCORE", "Alias", "And", "Document", "DocumentCache", "Field", "Near", "Node",
-    "Normaliser", "Not", "Or", "Phrase", "Term", "Topic", "compile_topic", "explanation_json",
-    "fold", "format_query", "parse_query", "prepare_document", "render_explanation",
+    "Normaliser", "Not", "Or", "Phrase", "Term", "Topic", "article_document", "compile_topic",
+    "explanation_json", "fold", "format_query", "page_document", "parse_query",
+    "prepare_document", "render_explanation",
 ]

@@ -10,7 +10,6 @@ limits its clause to ``title``, ``summary`` or ``text``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,4 +56,4 @@ class Field:
     child: Node
 
 
-Node = Union[Term, Phrase, Alias, Not, And, Or, Near, Field]
+Node = Term | Phrase | Alias | Not | And | Or | Near | Field

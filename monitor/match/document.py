@@ -7,7 +7,9 @@ snippets are worked out only for fields that hit.
 Every topic evaluates the same ``Document``; ``DocumentCache`` keeps recently prepared
 documents by content hash (bounded LRU) so several topics and re-checks of an unchanged
 article never normalise it twice. ``prepare_document`` uses a per-process default cache
-and normaliser unless given others.
+and normaliser unless given others. ``article_document`` (and ``page_document`` for an
+extracted page) is the one rule for which of an article's texts are matched, shared by the
+pipeline and ``news-monitor explain``.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import hashlib
 import threading
 import unicodedata
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.match.normalise import WORD_RE, Normaliser, word_spans
+from monitor.models import Page
 
 FIELDS = ("title", "summary", "text")
 LEAD_WORDS = 45           # the first words of the body (about 300 characters) are its lead
@@ -51,7 +54,7 @@ class FieldIndex:
         "wide",
     )
 
-    def __init__(self, name: str, text: str, surface: dict[str, Ids], bases: dict[str, Ids],
+    def __init__(self, name: str, text: str, surface: Mapping[str, Ids], bases: Mapping[str, Ids],
                  wide: dict[int, int]) -> None:
         self.name, self.text, self.surface, self.bases, self.wide = name, text, surface, bases, wide
         self.sorted_keys = sorted(surface)
@@ -121,7 +124,7 @@ def index_field(name: str, text: str, normaliser: Normaliser) -> FieldIndex:
 def build_document(
     title: str, summary: str, text: str, normaliser: Normaliser, digest: str = ""
 ) -> Document:
-    fields = tuple(index_field(n, t, normaliser) for n, t in zip(FIELDS, (title, summary, text)))
+    fields = tuple(index_field(n, t, normaliser) for n, t in zip(FIELDS, (title, summary, text), strict=True))
     digest = digest or content_digest(title, summary, text)
     return Document(digest, fields)  # type: ignore[arg-type]
 
@@ -161,6 +164,28 @@ class DocumentCache:
 def default_cache() -> DocumentCache:
     """The per-process cache (and normaliser) used when none is passed in."""
     return DocumentCache()
+
+
+def article_document(*, title: str, feed_title: str = "", feed_summary: str = "",
+                     text: str = "", status: str = "ok",
+                     cache: DocumentCache | None = None) -> Document:
+    """The one rule for what of an article is matched, used by the pipeline and ``explain``.
+
+    The title is the page's, else the feed entry's; the summary is the feed entry's teaser;
+    the body counts only when extraction found the article (``status == "ok"``): a consent
+    wall, a paywall or a failed fetch leaves the title and the feed's teaser, never the
+    wall's words or a second copy of the teaser.
+    """
+    body = text if status == "ok" else ""
+    return prepare_document(title=title or feed_title, summary=feed_summary, text=body,
+                            cache=cache)
+
+
+def page_document(page: Page, *, feed_title: str = "", feed_summary: str = "",
+                  cache: DocumentCache | None = None) -> Document:
+    """``article_document`` of an extracted page and the feed entry that linked it."""
+    return article_document(title=page.title, feed_title=feed_title, feed_summary=feed_summary,
+                            text=page.text, status=page.status, cache=cache)
 
 
 def prepare_document(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 from monitor.errors import QueryError
 from monitor.match.ast import Alias, And, Field, Near, Node, Not, Or, Phrase, Term
@@ -37,10 +37,10 @@ class Occ(NamedTuple):
 
 Result = tuple[bool, list[Occ]]
 Memo = dict[int, Result]
-Step = Union[Keys, str]    # a word's keys, or a prefix (str)
+Step = Keys | str    # a word's keys, or a prefix (str)
 
 
-def lookup(fi: FieldIndex, step: Step) -> list[int]:
+def lookup(fi: FieldIndex, step: Step) -> Sequence[int]:
     """Ids of the words in ``fi`` that ``step`` matches."""
     if isinstance(step, str):
         return fi.prefixed(step)
@@ -73,13 +73,14 @@ class Run:
             later.append(dict(map(fi.bounds, found)))
         occs = []
         for lo, hi in spans:
-            end: int | None = hi
+            end = hi
             for by_lo in later:
-                end = by_lo.get(end + 1)  # type: ignore[operator]
-                if end is None:
+                following = by_lo.get(end + 1)
+                if following is None:
                     break
+                end = following
             else:
-                occs.append(Occ(f, lo, end, ((lo, end),)))  # type: ignore[arg-type]
+                occs.append(Occ(f, lo, end, ((lo, end),)))
         return occs
 
 

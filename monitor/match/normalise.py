@@ -6,8 +6,9 @@ simplemma (German), and a light fallback for genitive/plural "-s" that simplemma
 alone ("Russlands", "Ventures"). A word is a run of word characters joined by hyphens,
 dots, slashes, apostrophes or ampersands; a joined word ("Russland-Sanktionen",
 "Mail.Ru") yields the whole word plus one entry per part, so it is found whole and by
-part. Word positions count parts: "Russland-Sanktionen" takes two. ``Normaliser`` holds the per-process surface→keys cache and loads simplemma's
-~110 MB of lemma data lazily, on the first word it has not seen.
+part. Word positions count parts: "Russland-Sanktionen" takes two. ``Normaliser`` holds
+the per-process surface→keys cache and loads simplemma's ~110 MB of lemma data lazily, on
+the first word it has not seen.
 """
 
 from __future__ import annotations

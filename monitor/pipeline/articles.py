@@ -10,20 +10,22 @@ one page fall back to the feed summary, marked; they never stop the feed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.config.model import Config, FeedConfig
 from monitor.deltas import cluster
 from monitor.deltas import diff as deltas
 from monitor.errors import FetchError
-from monitor.extract.pages import Extractor, summary_page
+from monitor.extract.html import summary_page
+from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
-from monitor.match import Topic, prepare_document
+from monitor.match import Topic, article_document, page_document
 from monitor.models import Delta, FeedEntry, FeedState, MatchResult, OutgoingMail, Page, Revision
+from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store import Store
 from monitor.store.records import ArticleOutcome, NewEvent, RecheckItem
 
@@ -58,22 +60,24 @@ class Source:
 class ArticleProcessor:
     """Turns entries and re-checks into stored revisions, matches and events."""
 
-    def __init__(self, *, config: Config, store: Store, fetcher: Fetcher, extractor: Extractor,
-                 topics: Sequence[Topic], clock: Callable[[], datetime],
+    def __init__(self, *, settings: PipelineSettings, store: Store, fetcher: Fetcher,
+                 extractor: Extractor, topics: Sequence[Topic], clock: Callable[[], datetime],
                  render: Render | None = None) -> None:
-        self.config, self.store, self.fetcher = config, store, fetcher
+        self.settings, self.store, self.fetcher = settings, store, fetcher
         self.extractor, self.topics, self.clock, self.render = extractor, topics, clock, render
         # Articles in flight at once (fetched page, extraction, matching): bounded, so a
         # first cycle over thousands of entries never holds thousands of pages in memory.
-        self._slots = asyncio.Semaphore(max(4, 2 * config.fetch.concurrency))
+        self._slots = asyncio.Semaphore(settings.articles_in_flight)
         self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._clusters = cluster.RollingIndex()
 
-    async def process(self, feed: FeedConfig, state: FeedState, fresh: Sequence[FeedEntry],
+    async def process(self, feed: FeedSpec, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
         """New entries become articles; changed entries re-check their article."""
-        jobs = [self._guarded(lambda e=e: self._entry_once(feed, state, e), e) for e in fresh]
-        jobs += [self._guarded(lambda e=e: self._changed(feed, state, e), e) for e in changed]
+        jobs = [self._guarded(functools.partial(self._entry_once, feed, state, e), e)
+                for e in fresh]
+        jobs += [self._guarded(functools.partial(self._changed, feed, state, e), e)
+                 for e in changed]
         return [r for r in await asyncio.gather(*jobs) if r is not None]
 
     async def _guarded(self, job: Callable[[], Awaitable[EntryResult | None]],
@@ -86,7 +90,7 @@ class ArticleProcessor:
             log.exception("article url=%s status=error", entry.link)
             return EntryResult(entry.key, entry.title, entry.link, "error")
 
-    async def _entry_once(self, feed: FeedConfig, state: FeedState,
+    async def _entry_once(self, feed: FeedSpec, state: FeedState,
                           entry: FeedEntry) -> EntryResult | None:
         """Entries of several feeds linking one page fetch and evaluate it once: the others
         wait for it and then find the article known."""
@@ -109,7 +113,7 @@ class ArticleProcessor:
         try:
             result = await self.fetcher.fetch(item.url, etag=item.etag,
                                               last_modified=item.last_modified,
-                                              max_bytes=self.config.fetch.page_max_bytes)
+                                              max_bytes=self.settings.page_max_bytes)
         except FetchError as exc:
             log.info("recheck url=%s status=error error=%r", item.url, str(exc))
             self._advance(item.article_id, item.stage, item.etag, item.last_modified)
@@ -122,7 +126,7 @@ class ArticleProcessor:
         return self._evaluate(item.article_id, source, page, stage=item.stage + 1,
                               validators=(result.etag, result.last_modified))
 
-    async def _entry(self, feed: FeedConfig, state: FeedState,
+    async def _entry(self, feed: FeedSpec, state: FeedState,
                      entry: FeedEntry) -> EntryResult | None:
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         if entry.link and self.store.link_known(state.id, entry.key, entry.link) is not None:
@@ -140,7 +144,7 @@ class ArticleProcessor:
         return self._evaluate(ref.id, source, page, stage=0 if first else None,
                               validators=validators, key=entry.key, first=first)
 
-    async def _changed(self, feed: FeedConfig, state: FeedState,
+    async def _changed(self, feed: FeedSpec, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:
         article_id = self.store.entry_article(state.id, entry.key)
         if article_id is None:
@@ -150,7 +154,7 @@ class ArticleProcessor:
         return self._evaluate(article_id, source, page, stage=None, validators=validators,
                               key=entry.key)
 
-    async def _page(self, feed: FeedConfig,
+    async def _page(self, feed: FeedSpec,
                     entry: FeedEntry) -> tuple[Page, tuple[str | None, str | None]]:
         """The article's page, or the feed summary (marked) when it cannot or may not be had."""
         link = entry.link
@@ -160,7 +164,7 @@ class ArticleProcessor:
             return summary_page(link, entry.title, entry.summary, "robots",
                                 "robots.txt disallows this page"), (None, None)
         try:
-            result = await self.fetcher.fetch(link, max_bytes=self.config.fetch.page_max_bytes)
+            result = await self.fetcher.fetch(link, max_bytes=self.settings.page_max_bytes)
         except FetchError as exc:
             return summary_page(link, entry.title, entry.summary, "failed", str(exc)), (None, None)
         page = await self.extractor.extract(result.body, url=result.final_url,
@@ -173,10 +177,9 @@ class ArticleProcessor:
         """Match, decide the events and save it all at once. ``stage`` is the re-check this
         is (0: first seen); None for an unscheduled look, which keeps the schedule."""
         title = page.title or source.title
-        text = page.text if page.status == "ok" else ""
-        doc = prepare_document(title=title, summary=source.summary, text=text)
+        doc = page_document(page, feed_title=source.title, feed_summary=source.summary)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
-        body = text or source.summary
+        body = (page.text if page.status == "ok" else "") or source.summary
         sig = cluster.signature(body)
         events = tuple(e for r in results if r.matched
                        for e in self._events(article_id, r, title, body))
@@ -204,7 +207,7 @@ class ArticleProcessor:
         if previous.text_hash == deltas.text_hash(title, text):
             return []
         diff = deltas.word_diff(previous.title, previous.text, title, text)
-        material = deltas.is_material(diff, min_words=self.config.alerts.min_changed_words)
+        material = deltas.is_material(diff, min_words=self.settings.min_changed_words)
         if not (material or self._hit_in_changed(result.topic, previous, text)):
             return []
         return [NewEvent("updated", result.topic, result.score, result.hits, diff, previous.id)]
@@ -214,14 +217,14 @@ class ArticleProcessor:
         topic = next((t for t in self.topics if t.name == topic_name), None)
         if not sentences or topic is None:
             return False
-        return bool(topic.evaluate(prepare_document(title="", summary="", text=sentences)).hits)
+        return bool(topic.evaluate(article_document(title="", text=sentences)).hits)
 
     def _clustering(self, sig: bytes) -> dict[str, Any]:
         """How the store finds a new article's cluster, inside its write transaction: two
         copies of a story saved in one cycle (or by two processes) cannot both miss."""
         def find(rows: list[tuple[int, int, bytes]]) -> int | None:
             return self._clusters.find(rows, sig)
-        return {"cluster_since": self.clock() - self.config.alerts.cluster_window,
+        return {"cluster_since": self.clock() - self.settings.cluster_window,
                 "find_cluster": find}
 
     def _schedule(self, article_id: int, results: Sequence[MatchResult],
@@ -240,7 +243,7 @@ class ArticleProcessor:
 
     def _wait_before(self, stage: int) -> timedelta | None:
         """The time from re-check ``stage - 1`` (or first seen) to re-check ``stage``."""
-        offsets = self.config.alerts.recheck
+        offsets = self.settings.recheck
         if stage >= len(offsets):
             return None
         return offsets[stage] - (offsets[stage - 1] if stage else timedelta(0))

@@ -1,9 +1,9 @@
 """Runs one feed through the stages: fetch → parse → store entries → articles (extract, match,
 deltas). Every failure becomes a recorded outcome, never the end of a cycle.
 
-This is the thin orchestrator of STYLE.md practice 1: it calls each stage in order, turns
+This is the thin orchestrator: it calls each stage in order, turns
 ``FetchError`` and ``ParseError`` into data (counted, backed off, shown in ``feeds`` and the
-digest), and hands the new entries to the article stage in ``monitor.articles``.
+digest), and hands the new entries to the article stage in ``monitor.pipeline.articles``.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitor import backoff
-from monitor.config.model import Config, FeedConfig
 from monitor.errors import FetchError, ParseError
+from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
 from monitor.models import FeedEntry, FeedState, FetchResult, ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.pipeline.articles import ArticleProcessor, EntryResult
+from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,27 +51,31 @@ class FeedOutcome:
 class Pipeline:
     """The stages and their shared parts, handed in by the wiring in ``monitor.app``."""
 
-    config: Config
+    settings: PipelineSettings
     store: Store
     fetcher: Fetcher
+    extractor: Extractor
     articles: ArticleProcessor
     clock: Callable[[], datetime]
     rng: random.Random = field(default_factory=random.Random)
 
-    def feed_config(self, name: str) -> FeedConfig | None:
-        return next((f for f in self.config.feeds if f.name == name), None)
+    async def recheck_due(self) -> list[EntryResult]:
+        """Every scheduled re-check of a matching article that is due now, in turn."""
+        return [await self.articles.recheck(item)
+                for item in self.store.due_rechecks(self.clock())]
+
 
     async def run_cycle(self, *, due_only: bool = True,
                         names: Sequence[str] | None = None) -> list[FeedOutcome]:
         """Poll every feed that is due (or all enabled feeds) concurrently."""
-        enabled = [f.name for f in self.config.enabled_feeds]
+        enabled = self.settings.enabled_names
         wanted = [n for n in (names or enabled) if n in enabled]
         states = self.store.claim_due_feeds(self.clock(), names=wanted, due_only=due_only)
         return list(await asyncio.gather(*(self.poll_feed(s) for s in states)))
 
     async def poll_feed(self, state: FeedState) -> FeedOutcome:
         """One feed, start to end. Never raises for a feed's own problems."""
-        feed = self.feed_config(state.name)
+        feed = self.settings.feed(state.name)
         started = time.perf_counter()
         if feed is None:
             return FeedOutcome(state.name, "error", error="not configured")
@@ -85,7 +90,7 @@ class Pipeline:
         _log_outcome(outcome)
         return outcome
 
-    async def _poll(self, feed: FeedConfig, state: FeedState) -> FeedOutcome:
+    async def _poll(self, feed: FeedSpec, state: FeedState) -> FeedOutcome:
         result = await self.fetcher.fetch(feed.url, etag=state.etag,
                                           last_modified=state.last_modified)
         if result.not_modified:
@@ -98,7 +103,7 @@ class Pipeline:
                                                    changes.changed)
         return self._record_success(feed, state, result, "ok", results, new=new)
 
-    async def _process_pending(self, feed: FeedConfig, state: FeedState, now: datetime,
+    async def _process_pending(self, feed: FeedSpec, state: FeedState, now: datetime,
                                changed: Sequence[FeedEntry]) -> tuple[int, list[EntryResult]]:
         """New entries (and any a crash left unprocessed) become articles; an entry is marked
         done only once its article is stored, so nothing found is ever lost."""
@@ -116,7 +121,7 @@ class Pipeline:
         feed, which in a thread would stall the event loop."""
         identity = "link" if state.guid_unstable else "auto"
         try:
-            return await self.articles.extractor.offload(
+            return await self.extractor.offload(
                 parse_feed, result.body, url=result.final_url, headers=dict(result.headers),
                 fetched_at=result.fetched_at, identity=identity)
         except TimeoutError:
@@ -129,10 +134,10 @@ class Pipeline:
         """On a feed's first poll only recent, dated entries count as new: the rest is baseline."""
         if state.baseline_done:
             return tuple(new)
-        since = now - self.config.alerts.first_poll_window
+        since = now - self.settings.first_poll_window
         return tuple(e for e in new if e.has_date and e.published >= since)
 
-    def _record_success(self, feed: FeedConfig, state: FeedState, result: FetchResult,
+    def _record_success(self, feed: FeedSpec, state: FeedState, result: FetchResult,
                         status: str, results: Sequence[EntryResult] = (),
                         new: int = 0) -> FeedOutcome:
         next_poll = backoff.after_success(result.fetched_at, feed.interval, self.rng)
@@ -144,7 +149,7 @@ class Pipeline:
                            deltas=sum(r.deltas for r in results),
                            next_poll_at=next_poll, articles=tuple(results))
 
-    def _record_failure(self, feed: FeedConfig, state: FeedState,
+    def _record_failure(self, feed: FeedSpec, state: FeedState,
                         exc: Exception) -> FeedOutcome:
         now = self.clock()
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None

@@ -16,16 +16,13 @@ import os
 import signal
 import time
 from collections.abc import Mapping
-from datetime import timedelta
-from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.app.wiring import App, open_app
-from monitor.config.model import Config, load_config
+from monitor.app.settings import ServiceSettings
+from monitor.app.wiring import App, Setup, load_setup, open_app
 from monitor.errors import ConfigError
-from monitor.notify.digests import digest_trigger, send_digest
 from monitor.service.http import start_http
 from monitor.service.metrics import Metrics, measure_loop_lag
 from monitor.service.scheduler import Job, Scheduler
@@ -36,17 +33,18 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT = 8.0
 
 
-def poll_tick(config: Config) -> float:
-    """How often the poll job looks for due feeds: a quarter of the shortest interval."""
-    shortest = min((f.interval for f in config.enabled_feeds), default=timedelta(minutes=15))
-    return min(30.0, max(1.0, shortest.total_seconds() / 4))
+def digest_trigger(settings: ServiceSettings) -> CronTrigger:
+    """Daily at ``[digest] time`` in ``[digest] timezone`` (wall-clock time across DST)."""
+    when = settings.digest_time
+    return CronTrigger(hour=when.hour, minute=when.minute, second=when.second,
+                       timezone=settings.digest_timezone)
 
 
 class Service:
     """One running daemon: its app, scheduler, metrics and systemd notifier."""
 
-    def __init__(self, config: Config, path: Path, env: Mapping[str, str]) -> None:
-        self.config, self.path, self.env = config, path, env
+    def __init__(self, setup: Setup, env: Mapping[str, str]) -> None:
+        self.setup, self.env = setup, env
         self.notifier = Notifier.from_env(env)
         self.metrics = Metrics()
         self.stop_event = asyncio.Event()
@@ -78,19 +76,20 @@ class Service:
         return 0
 
     async def _start_http(self) -> asyncio.Server | None:
-        if not self.config.http.listen:
+        listen = self.setup.service.listen
+        if not listen:
             return None
-        return await start_http(self.config.http.listen, self.metrics, self.health)
+        return await start_http(listen, self.metrics, self.health)
 
     async def _run_config(self) -> None:
         """Run with the current config until stopped or a good new config is loaded."""
-        async with open_app(self.config) as app:
+        async with open_app(self.setup.config) as app:
             self.app = app
             self.scheduler = Scheduler(app.clock)
             self.scheduler.start(self._jobs(app))
             self.notifier.ready(self._status(app))
-            log.info("service status=ready feeds=%d topics=%d", len(self.config.enabled_feeds),
-                     len(app.topics))
+            log.info("service status=ready feeds=%d topics=%d",
+                     self.setup.service.feeds_enabled, len(app.topics))
             while not await self._next_config():
                 pass
             if self.stop_event.is_set():
@@ -117,25 +116,25 @@ class Service:
     def _reload(self) -> bool:
         """Load the config again; a broken one is refused and the running one goes on."""
         try:
-            self.config = load_config(self.path, self.env)
+            self.setup = load_setup(self.setup.path, self.env)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("reload status=refused problem=%r", problem)
             return False
-        log.info("reload status=ok feeds=%d", len(self.config.enabled_feeds))
+        log.info("reload status=ok feeds=%d", self.setup.service.feeds_enabled)
         return True
 
     def _jobs(self, app: App) -> list[Job]:
-        tick = poll_tick(self.config)
-        digest = self.config.digest
+        settings = self.setup.service
+        tick = settings.poll_tick
         jobs = [Job("poll", lambda: self._poll(app), IntervalTrigger(seconds=tick)),
                 Job("recheck", lambda: self._recheck(app), IntervalTrigger(seconds=max(tick, 30))),
                 Job("flush", lambda: self._flush(app), IntervalTrigger(seconds=max(tick, 15))),
                 Job("housekeeping", lambda: self._housekeeping(app), IntervalTrigger(hours=6))]
-        if digest.enabled:
-            jobs.append(Job("digest", lambda: self._digest(app), digest_trigger(self.config),
+        if settings.digest_enabled:
+            jobs.append(Job("digest", lambda: self._digest(app), digest_trigger(settings),
                             start_now=False))
-        if self.config.alerts.mode != "off":
+        if settings.hourly_summary:
             jobs.append(Job("summary", lambda: self._summary(app),
                             CronTrigger(minute=0, timezone="UTC"), start_now=False))
         return jobs
@@ -162,8 +161,7 @@ class Service:
         self._publish_status(app)
 
     async def _recheck(self, app: App) -> None:
-        for item in app.store.due_rechecks(app.clock()):
-            await app.pipeline.articles.recheck(item)
+        await app.pipeline.recheck_due()
 
     async def _flush(self, app: App) -> None:
         report = await app.delivery.flush()
@@ -174,12 +172,12 @@ class Service:
         self._publish_status(app)
 
     async def _digest(self, app: App) -> None:
-        await send_digest(app)
+        await app.send_digest()
         self.metrics.digest_sent(time.time())
         await self._flush(app)
 
     async def _housekeeping(self, app: App) -> None:
-        cutoff = app.clock() - self.config.storage.retention
+        cutoff = app.clock() - self.setup.service.retention
         counts = await asyncio.to_thread(app.store.prune, cutoff)
         await asyncio.to_thread(app.store.optimize)
         log.info("housekeeping pruned=%s", counts)
@@ -201,7 +199,7 @@ class Service:
         if app is None or scheduler is None:
             return False, "starting or reloading"
         since = scheduler.seconds_since("poll")
-        limit = max(120.0, poll_tick(self.config) * 4)
+        limit = max(120.0, self.setup.service.poll_tick * 4)
         if since is None or since > limit:
             return False, f"poll job has not finished in {limit:.0f} s"
         if not app.store.integrity_ok():
@@ -209,5 +207,6 @@ class Service:
         return True, f"ok; last poll {since:.0f} s ago"
 
 
-def run_service(config: Config, path: Path) -> int:
-    return asyncio.run(Service(config, path, os.environ).run())
+def run_service(setup: Setup) -> int:
+    """Run the daemon until SIGTERM or SIGINT; SIGHUP reloads ``setup.path``."""
+    return asyncio.run(Service(setup, os.environ).run())

@@ -57,7 +57,7 @@ class Scheduler:
         async def tracked() -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._running.add(task)  # type: ignore[arg-type]
+                self._running.add(task)
             try:
                 await job.run()
             except asyncio.CancelledError:
@@ -68,7 +68,7 @@ class Scheduler:
             finally:
                 self.last_finished[job.id] = time.monotonic()
                 if task is not None:
-                    self._running.discard(task)  # type: ignore[arg-type]
+                    self._running.discard(task)
         return tracked
 
     async def stop(self, timeout: float) -> bool:

@@ -10,6 +10,7 @@ pings stop and systemd restarts the service. A failed send is logged and never f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -82,10 +83,8 @@ class Notifier:
         """Send ``WATCHDOG=1`` every ``interval`` seconds until ``stop`` is set."""
         while not stop.is_set():
             self.watchdog()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
     def close(self) -> None:
         if self._sock is not None:

@@ -175,14 +175,16 @@ class ArticlesMixin(StoreBase):
     def stored_texts(self, since: datetime) -> list[StoredText]:
         newest = (select(func.max(revisions.c.id)).group_by(revisions.c.article_id)
                   .scalar_subquery())
-        query = (select(articles, revisions.c.text, revisions.c.title.label("rev_title"))
+        query = (select(articles, revisions.c.text, revisions.c.title.label("rev_title"),
+                        revisions.c.extract_status)
                  .join(revisions, and_(revisions.c.article_id == articles.c.id,
                                        revisions.c.id.in_(newest)))
                  .where(articles.c.first_seen >= since).order_by(articles.c.first_seen))
         with self._db.read() as conn:
             return [StoredText(article_id=r.id, url=r.url, title=r.rev_title or r.title,
                                summary=r.summary, text=r.text, source=r.source,
-                               first_seen=r.first_seen) for r in conn.execute(query)]
+                               first_seen=r.first_seen, extract_status=r.extract_status)
+                    for r in conn.execute(query)]
 
     def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes]]:
         with self._db.read() as conn:

@@ -97,6 +97,7 @@ class StoredText:
     text: str
     source: str
     first_seen: datetime
+    extract_status: str = "ok"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from monitor.app.wiring import open_app
 from monitor.config.model import load_config
 from monitor.models import FeedState
 from monitor.pipeline.feed import FeedOutcome
-
 from tests.conftest import write_config
 from tests.test_fetch_limits import peak_rss_kib, peak_rss_reset
 

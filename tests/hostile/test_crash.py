@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from monitor.store import open_store
 
+from monitor.store import open_store
 from tests.conftest import NewsSite, SmtpServer
 from tests.hostile.crashlab import EVENTS, Daemon, Newsdesk, query, story_number
 from tests.hostile.helpers import Figures, full_run, hostile_config
@@ -44,7 +44,7 @@ def unevaluated(db: Path, number: int) -> bool:
 
 def crash_config(tmp_path: Path, desk: Newsdesk, smtp: SmtpServer) -> Path:
     feeds = [{"name": name, "url": desk.site.url(path), "interval": "2s"}
-             for name, path in zip(("Wirtschaftskurier", "Boersenblatt"), desk.feeds)]
+             for name, path in zip(("Wirtschaftskurier", "Boersenblatt"), desk.feeds, strict=True)]
     return hostile_config(tmp_path, feeds, smtp_port=smtp.port, extra=EXTRA)
 
 

@@ -104,7 +104,8 @@ class Fault:
 
 FAULTS = {
     "reset": Fault("/reset", "transport", r"^(ReadError|RemoteProtocolError): "),
-    "truncated": Fault("/kurz", "transport", r"^RemoteProtocolError: .*incomplete|complete message"),
+    "truncated": Fault("/kurz", "transport",
+                       r"^RemoteProtocolError: .*incomplete|complete message"),
     "json": Fault("/json", "parse", r"^(not a feed|XML error at line \d+: )"),
     "png": Fault("/bild", "parse", r"^(not a feed|XML error at line \d+: )"),
     "html-page": Fault("/wartung", "parse", r"^not a feed: HTML page$"),

@@ -24,7 +24,6 @@ from monitor.errors import ParseError
 from monitor.fetch.client import Fetcher, FetchOptions, default_user_agent
 from monitor.models import FetchResult
 from monitor.parse.feed import parse_feed
-
 from tests.conftest import ROOT, NewsSite
 from tests.hostile.helpers import Figures, assert_recorded, full_run, hostile_config, poll_cycle
 from tests.hostile.mutator import content_type, mutate

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
-from monitor.demo.site import Resource
+from monitor.commands.demo.site import Resource
 
 log = logging.getLogger(__name__)
 

@@ -1,24 +1,18 @@
-"""The extract stage: article HTML we fetched ourselves -> main text and metadata (a Page).
+"""The extract stage's worker pool: ``extract_html`` off the event loop, within a budget.
 
-``extract_html`` is pure and synchronous: it cuts the HTML to a byte cap, decodes and
-parses it once, runs trafilatura (comments off, tables on, recall before precision),
-reads canonical URL, language, date and byline (``monitor.pagemeta``), and lets ``monitor.walls`` decide
-whether the text is a consent wall or paywall. It never raises: every problem becomes a
-Page whose text is the feed summary, with a status and a detail saying why.
-``Extractor`` runs it in a process pool (forkserver workers, preloaded with trafilatura)
-with a time budget per page; a stuck or broken worker is replaced, not waited for.
-trafilatura's own downloader is never used: HTML comes from our fetch stage.
+``Extractor`` runs ``monitor.extract.html.extract_html`` in a process pool (forkserver
+workers, preloaded with trafilatura) with a time budget per page; a stuck or broken
+worker is replaced, not waited for. ``ExtractOptions`` sets the workers and the limits;
+``Extractor.offload`` runs other CPU-heavy pure work (feed parsing) in the same workers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import functools
 import logging
 import multiprocessing
 import os
-import re
 import signal
 import time
 from collections.abc import Callable
@@ -27,28 +21,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from monitor.extract.pagemeta import head_language, head_url, page_metadata, parse_date
-from monitor.extract.walls import detect_wall
-from monitor.models import ExtractStatus, Page
-from monitor.urls import canonical_url
+from monitor.extract.html import DEFAULT_MAX_BYTES, cap_html, extract_html, summary_page
+from monitor.models import Page
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEFAULT_MAX_BYTES = 3_000_000
-HTML_START = re.compile(
-    rb"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|section|span|a|table)[\s>/]"
-)
-CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.I)
-# German reader comments and "more on this" boxes that trafilatura's English-only class
-# rules miss inside <article>. Plural "kommentare" only: "Kommentar" marks opinion pieces.
-PRUNE_TOKENS = ("kommentare", "leserkommentar", "leser-kommentar", "kommentarbereich",
-                "leserstimme", "leserbrief", "lesermeinung", "mehr-zum-thema", "lesetipp",
-                "related")
-_LOWER = "translate(concat(@class, ' ', @id), 'KLMER', 'klmer')"
-PRUNE_XPATH = ("//*[(" + " or ".join(f"contains({_LOWER}, '{t}')" for t in PRUNE_TOKENS)
-               + ") and not(self::html or self::body or self::main or self::article)"
-               " and not(.//h1)]")
 WARM_PAGE = ("<html lang='de'><body><article><h1>Probe</h1><p>"
              + "Ein kurzer Absatz zum Aufwärmen der Extraktion. " * 20
              + "</p></article></body></html>")
@@ -61,109 +39,6 @@ class ExtractOptions:
     workers: int = os.cpu_count() or 1
     budget_seconds: float = 15.0
     max_bytes: int = DEFAULT_MAX_BYTES
-
-
-# ---------------------------------------------------------------- pure functions
-
-
-def clean_url(url: str) -> str:
-    """The canonical form of ``url`` (one definition: ``monitor.urls``), else ``url``."""
-    try:
-        return str(canonical_url(url)) or url
-    except Exception:  # a URL the cleaner rejects is still the URL we fetched
-        return url
-
-
-def summary_page(url: str, title: str, summary: str, status: ExtractStatus,
-                 detail: str = "") -> Page:
-    """The marked fallback: the feed's title and summary stand in for the article."""
-    return Page(url=url, canonical_url=clean_url(url), title=title, text=summary,
-                status=status, detail=detail)
-
-
-def looks_like_html(data: bytes) -> bool:
-    """True when ``data`` starts like an HTML document or fragment rather than plain text."""
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith(b"<") and HTML_START.search(head) is not None
-
-
-def text_page(text: str, *, url: str = "") -> Page:
-    """A Page from plain text: the first non-empty line is the title, the rest the text."""
-    lines = text.strip().splitlines()
-    title = lines[0].strip() if lines else ""
-    return Page(url=url, canonical_url=url, title=title,
-                text="\n".join(lines[1:]).strip(), status="ok")
-
-
-def cap_html(html: bytes | str, max_bytes: int) -> bytes | str:
-    """Cut the HTML to ``max_bytes`` before any parsing: cost grows with the page."""
-    return html[:max_bytes] if max_bytes > 0 else html
-
-
-def decode_html(data: bytes) -> str:
-    """UTF-8 (a character cut by the byte cap is dropped), else the declared charset."""
-    try:
-        return codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-    except UnicodeDecodeError:
-        pass
-    declared = CHARSET.search(data[:4096])
-    if declared:
-        try:
-            return data.decode(declared.group(1).decode("ascii"), errors="replace")
-        except LookupError:
-            pass
-    return data.decode("cp1252", errors="replace")
-
-
-def run_trafilatura(tree: Any, url: str) -> Any:
-    """trafilatura's main text on a parsed tree, with news settings; a Document or None."""
-    import trafilatura
-
-    return trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        favor_precision=False, include_images=False, include_links=False,
-        prune_xpath=PRUNE_XPATH)
-
-
-def parse_tree(html: bytes | str) -> Any:
-    """The lxml tree of the page, or None when it is not HTML."""
-    from trafilatura.utils import load_html
-
-    text = decode_html(html) if isinstance(html, bytes) else html
-    return load_html(text.replace("\x00", ""))
-
-
-def extract_html(html: bytes | str, *, url: str, feed_title: str = "",
-                 feed_summary: str = "", max_bytes: int = DEFAULT_MAX_BYTES) -> Page:
-    """Main text and metadata of one article page; never raises (see module docstring)."""
-    try:
-        return _extract(cap_html(html, max_bytes), url, feed_title, feed_summary)
-    except Exception as exc:  # trafilatura, lxml or htmldate on hostile input
-        detail = f"extraction error: {type(exc).__name__}: {exc}"[:300]
-        return summary_page(url, feed_title, feed_summary, "failed", detail)
-
-
-def _extract(html: bytes | str, url: str, feed_title: str, feed_summary: str) -> Page:
-    tree = parse_tree(html)
-    if tree is None:
-        return summary_page(url, feed_title, feed_summary, "failed", "not an HTML document")
-    doc = run_trafilatura(tree, url)
-    text = (doc.text or "").strip() if doc is not None else ""
-    wall = detect_wall(text, summary=feed_summary, tree=tree)
-    canonical = clean_url(head_url(tree, url))
-    if wall is not None:   # only a title is wanted from a wall, and only without a feed title
-        title = feed_title or (page_metadata(tree, url).title or "").strip()
-        return Page(url=url, canonical_url=canonical, title=title, text=feed_summary,
-                    status=wall.status, detail=wall.detail)
-    info = page_metadata(tree, url)
-    page_title = (info.title or "").strip()
-    return Page(url=url, canonical_url=canonical, title=page_title or feed_title,
-                text=text, status="ok", author=(info.author or "").strip(),
-                date=parse_date(info.date), site_name=(info.sitename or "").strip(),
-                language=head_language(tree))
-
-
-# ---------------------------------------------------------------- the worker pool
 
 
 def _warm_worker() -> None:
@@ -210,7 +85,8 @@ class Extractor:
             else "spawn"
         context = multiprocessing.get_context(method)
         if method == "forkserver":
-            context.set_forkserver_preload(["monitor.extract.pages", "monitor.parse.feed", "trafilatura"])
+            context.set_forkserver_preload(["monitor.extract.html", "monitor.extract.pool",
+                                            "monitor.parse.feed", "trafilatura"])
         log.info("extract_pool_start workers=%d method=%s", self._options.workers, method)
         return ProcessPoolExecutor(self._options.workers, mp_context=context,
                                    initializer=_warm_worker)
@@ -280,7 +156,7 @@ class Extractor:
 
     def _recycle(self, pool: Executor | None, reason: str) -> None:
         """Replace ``pool`` (if still current), killing its workers; others retry."""
-        if pool is None or pool is not self._pool:
+        if pool is not self._pool or pool is None:  # None second: ``is`` re-widens to Optional
             return
         log.warning("extract_pool_recycle reason=%s", reason)
         self._pool = None

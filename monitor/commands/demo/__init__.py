@@ -1,8 +1,13 @@
-"""``news-monitor demo [--keep DIR]``: the offline demonstration for a new user.
+"""``news-monitor demo [--keep DIR]``: an offline demonstration for a new user.
 
-Needs no configuration: it ignores the config it is given and builds its own for a local
-news site and mail server (see ``monitor.demo``). Exit 0 when every step did what it
-shows, 1 when one did not (the reason is printed), 2 for an unusable ``--keep`` directory.
+Needs no configuration: it ignores the config it is given and builds its own. The package
+owns a small invented German news site (two outlets, their feeds and article pages, in
+``data/``), a local HTTP server for it (``server``, ``site``), a local SMTP server that files
+every message into a Maildir (``smtp``), and the scenario that runs the real pipeline against
+both (``run``, told by ``narrate``): first poll, alerts, an article edited by its publisher,
+an ``updated`` alert in the same thread, and a digest. Nothing leaves 127.0.0.1 and nothing
+keeps running afterwards. Exit 0 when every step did what it shows, 1 when one did not (the
+reason is printed), 2 for an unusable ``--keep`` directory.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import sys
 from pathlib import Path
 
 from monitor.commands import command
+from monitor.commands.demo.run import run_demo
 from monitor.config.model import Config
-from monitor.demo.run import run_demo
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

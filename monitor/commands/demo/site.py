@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-DATA = files("monitor.demo") / "data"
+DATA = files("monitor.commands.demo") / "data"
 BERLIN = ZoneInfo("Europe/Berlin")
 CONTENT_TYPES = {"atom": "application/atom+xml; charset=utf-8",
                  "rss": "application/rss+xml; charset=utf-8"}
@@ -102,7 +102,7 @@ def _article(raw: Mapping[str, Any], base: str, now: datetime, updated: bool) ->
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("monitor.demo", "data"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader("monitor.commands.demo", "data"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     env.filters["iso"] = lambda d: d.isoformat(timespec="seconds")

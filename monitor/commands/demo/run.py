@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from monitor.app.wiring import App, open_app
+from monitor.commands.demo import narrate
+from monitor.commands.demo.server import LocalSite
+from monitor.commands.demo.site import DATA, feeds, load_manifest, render_site, updated_article
+from monitor.commands.demo.smtp import SmtpSink, smtp_sink
 from monitor.config.model import Config, load_config
-from monitor.demo import narrate
-from monitor.demo.server import LocalSite
-from monitor.demo.site import DATA, feeds, load_manifest, render_site, updated_article
-from monitor.demo.smtp import SmtpSink, smtp_sink
 from monitor.errors import MonitorError
 from monitor.models import Delta
 from monitor.notify.digests import send_digest

@@ -20,7 +20,7 @@ from monitor.pipeline.articles import EntryResult
 from monitor.pipeline.feed import FeedOutcome
 
 if TYPE_CHECKING:
-    from monitor.demo.run import Demo
+    from monitor.commands.demo.run import Demo
 
 WIDTH = 100
 INDENT = "    "

@@ -1,0 +1,42 @@
+"""The settings of the pipeline: the feeds to poll and the rules of the article stage.
+
+Small frozen records built once by the wiring (``monitor.app.settings``) from the
+configuration; the pipeline reads only these, never the configuration itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One configured feed as the pipeline needs it."""
+
+    name: str
+    url: str
+    interval: timedelta = timedelta(minutes=15)
+    full_text: bool = True
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """What one poll and one article check need to know beyond their inputs."""
+
+    feeds: tuple[FeedSpec, ...] = ()
+    first_poll_window: timedelta = timedelta(hours=24)
+    page_max_bytes: int = 3 * 1000**2
+    articles_in_flight: int = 16
+    recheck: tuple[timedelta, ...] = (timedelta(hours=1), timedelta(hours=6),
+                                      timedelta(hours=24), timedelta(hours=72))
+    min_changed_words: int = 8
+    cluster_window: timedelta = timedelta(hours=72)
+
+    @property
+    def enabled_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.feeds if f.enabled)
+
+    def feed(self, name: str) -> FeedSpec | None:
+        return next((f for f in self.feeds if f.name == name), None)
