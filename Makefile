@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 CONFIG ?= config/monitor.toml
 
-.PHONY: run test bench demo clean
+.PHONY: run test check bench demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/news-monitor --config $(CONFIG) run
 
-test: $(STAMP)
+test: check
 	$(PY) -m pytest -n 2 -q
+
+# The house rules: layers (import-linter), types (mypy --strict), lint (ruff).
+check: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check monitor tests bench
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -3,10 +3,10 @@
 Owns attributing the main process's CPU to pipeline stages without touching product
 code. Synchronous functions (feedparser via ``parse_feed``, the match functions, every
 store method, clustering, alert rendering) are wrapped so the calling thread's CPU time
-(``time.thread_time``) goes to a stage; nested wrapped calls are charged exclusively (a
-render inside ``save_outcome`` counts as render, not store). Coroutines (fetch, extract)
-are timed in wall-clock seconds and counted, since their CPU is spread over the event
-loop, the HTTP client and, for extraction, the worker processes.
+(``time.thread_time``) goes to a stage; nested wrapped calls are charged exclusively (the
+signature comparison inside ``save_outcome`` counts as cluster, not store). Coroutines
+(fetch, extract) are timed in wall-clock seconds and counted, since their CPU is spread
+over the event loop, the HTTP client and, for extraction, the worker processes.
 """
 
 from __future__ import annotations

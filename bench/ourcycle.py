@@ -50,6 +50,7 @@ def instrument(app: Any, clock: StageClock) -> None:
     import monitor.deltas.cluster
     import monitor.deltas.diff
     import monitor.pipeline.articles
+    import monitor.signatures
     from monitor.match.topic import Topic
 
     # parse_feed runs in the worker processes (its CPU is in the workers' figure); a wrapper
@@ -58,12 +59,11 @@ def instrument(app: Any, clock: StageClock) -> None:
     clock.patch(monitor.pipeline.articles, "article_document", "match")
     clock.patch(Topic, "evaluate", "match")
     clock.patch(monitor.deltas.cluster, "signature", "cluster")
-    clock.patch(monitor.deltas.cluster.ClusterIndex, "__init__", "cluster")
-    clock.patch(monitor.deltas.cluster.ClusterIndex, "find", "cluster")
+    clock.patch(monitor.signatures, "most_similar", "cluster")
     for name in ("text_hash", "word_diff", "is_material", "changed_sentences"):
         clock.patch(monitor.deltas.diff, name, "deltas")
     clock.patch_public(app.store, "store")
-    clock.patch(app.pipeline.articles, "render", "render")
+    clock.patch(app.delivery, "render_alert", "render")
     clock.patch_async(app.fetcher, "fetch", "fetch")
     clock.patch_async(app.extractor, "extract", "extract")
 

@@ -3,12 +3,15 @@
 Data flows one way: fetch → parse → extract → match → store deltas → notify. Every stage
 takes and returns these records (never a library's objects), so stages can be tested alone
 and the store never sees an httpx response or a feedparser dict. All datetimes are aware
-and in UTC.
+and in UTC. This module also owns every Message-ID news-monitor sets (``message_id`` and the
+alert, update and summary ids built on it), so the store, which gives an alert its id when
+it queues it, and notify, which renders and threads the mails, agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -171,6 +174,32 @@ def message_id(*parts: object) -> str:
     return "<" + ".".join(str(p) for p in parts) + f"@{MESSAGE_ID_DOMAIN}>"
 
 
+def alert_thread_id(article_id: int, topic: str, kind: str, revision_id: int) -> str:
+    """The thread root of an article's alerts for a topic: the Message-ID of its first alert
+    (the store keeps it as the event's ``thread_id``); the same inputs give the same id."""
+    tag = hashlib.sha1(topic.encode("utf-8")).hexdigest()[:8]
+    return message_id("alert", article_id, tag, kind, revision_id)
+
+
+def update_message_id(event_id: int) -> str:
+    """The Message-ID of the alert for an update: its own id in the article's thread."""
+    return message_id("update", event_id)
+
+
+def alert_message_id(kind: DeltaKind, thread_id: str, event_id: int) -> str:
+    """The Message-ID of an event's alert: a new story's alert is the thread root, an update
+    gets its own id in that thread."""
+    if kind == "new" and thread_id:
+        return thread_id
+    return update_message_id(event_id)
+
+
+def summary_message_id(event_ids: Sequence[int]) -> str:
+    """The Message-ID of the hourly summary listing these events."""
+    key = hashlib.sha1(",".join(map(str, event_ids)).encode()).hexdigest()[:16]
+    return message_id("summary", key)
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingMail:
     """A rendered message, ready for the outbox."""
@@ -240,3 +269,5 @@ class OutboxItem:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    event_id: int | None = None  # an alert: the event it tells of
+    delta: Delta | None = None   # that event, handed out with a claimed alert not yet rendered

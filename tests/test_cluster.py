@@ -1,4 +1,7 @@
-"""Story clustering: wire copy across outlets joins one cluster, other stories do not."""
+"""Story clustering: wire copy across outlets has alike signatures, other stories do not,
+and the comparison of one signature with the recent ones picks the most similar
+(``monitor.deltas.cluster`` makes the signatures, ``monitor.signatures`` compares them; the
+store's use of it is in test_store_clusters.py)."""
 
 from __future__ import annotations
 
@@ -8,70 +11,103 @@ import sys
 
 import pytest
 
-from monitor.deltas.cluster import (
-    MIN_CLUSTER_WORDS,
-    NO_SIGNATURE,
-    ClusterIndex,
-    shingles,
-    signature,
-    similarity,
-)
+from monitor.deltas.cluster import MIN_CLUSTER_WORDS, NO_SIGNATURE, shingles, signature
+from monitor.signatures import NUM_PERM, most_similar, similarity
 
 # A dpa-style story, written for these tests (modelled on, not copied from, real reporting).
 WIRE_INTRO = (
-    "Moskau (dpa) - Das russische Gemeinschaftsunternehmen rund um die Handelsplattform "
-    "AliExpress streicht einem Medienbericht zufolge einen großen Teil seiner Arbeitsplätze."
+    'Moskau (dpa) - Das russische Gemeinschaftsunternehmen rund um die Handelsplattform '
+    'AliExpress streicht einem Medienbericht zufolge einen großen Teil seiner Arbeitsplätze.'
 )
-WIRE_BODY = """Betroffen seien bis zu 40 Prozent der rund 1500 Beschäftigten, schrieb die Moskauer Wirtschaftszeitung „Kommersant“ am Dienstag unter Berufung auf zwei mit den Plänen vertraute Personen. Der Abbau habe bereits im April begonnen und solle bis zum Sommer abgeschlossen sein.
-Hinter AliExpress Russland stehen der chinesische Onlinehändler Alibaba, der Internetkonzern VK – der frühere Mail.ru-Konzern –, der Mobilfunkanbieter Megafon sowie der staatliche Direktinvestitionsfonds RDIF. Ein Sprecher des Unternehmens wollte die Angaben nicht kommentieren. Alibaba hält nach früheren Angaben knapp die Hälfte der Anteile.
-Nach Angaben aus Branchenkreisen trifft der Stellenabbau vor allem Abteilungen, die für das grenzüberschreitende Geschäft zuständig waren. Seit Beginn des Krieges in der Ukraine und den westlichen Sanktionen gegen Russland sind Zahlungen ins Ausland schwierig geworden, zahlreiche Logistikfirmen haben ihre Verbindungen eingestellt. Chinesische Händler berichten, dass ihre Bestellungen aus Russland um mehr als die Hälfte eingebrochen seien.
-Noch im vergangenen Jahr hatte AliExpress Russland einen Börsengang in Moskau erwogen. Analysten hatten den Wert des Gemeinschaftsunternehmens damals auf mehrere Milliarden Dollar geschätzt. Diese Pläne gelten inzwischen als vom Tisch.
-Die großen chinesischen Technologiekonzerne halten sich seit Kriegsbeginn mit Äußerungen zu Russland zurück. Sie fürchten, selbst ins Visier amerikanischer Sanktionen zu geraten, und fahren ihre Aktivitäten in dem Land leise zurück. Westliche Onlinehändler wie Amazon spielen auf dem russischen Markt ohnehin kaum eine Rolle, heimische Anbieter wie Wildberries und Ozon gewinnen dagegen weiter Marktanteile."""
 
-OUTLET_A = f"""Von dpa-Korrespondent Stefan Wolff
-Aktualisiert am 17.05.2022, 11:42 Uhr
-{WIRE_INTRO}
-{WIRE_BODY}
-Mehr zum Thema
-AliExpress: Chinas Händler verlieren ihre russischen Kunden
-Sanktionen: Wie westliche Konzerne Russland verlassen
-Ozon und Wildberries profitieren vom Rückzug"""
 
-OUTLET_B = f"""Von unserer Wirtschaftsredaktion, mit Material von dpa
-Stand: 17.05.2022 13:10 Uhr
-Die Folgen der Russland-Sanktionen erreichen jetzt auch den Onlinehandel: Das Joint Venture um AliExpress baut nach einem Zeitungsbericht massiv Personal ab.
-{WIRE_BODY.replace("„", "»").replace("“", "«")}
-Lesen Sie auch: Alibaba-Chef äußert sich zu Russland
-Das könnte Sie auch interessieren
-Wie chinesische Exporteure neue Wege nach Russland suchen
-Megafon meldet Rückgang beim Umsatz"""
+WIRE_BODY = (
+    'Betroffen seien bis zu 40 Prozent der rund 1500 Beschäftigten, schrieb die Moskauer '
+    'Wirtschaftszeitung „Kommersant“ am Dienstag unter Berufung auf zwei mit den Plänen '
+    'vertraute Personen. Der Abbau habe bereits im April begonnen und solle bis zum Sommer '
+    'abgeschlossen sein.\n'
+    'Hinter AliExpress Russland stehen der chinesische Onlinehändler Alibaba, der '
+    'Internetkonzern VK – der frühere Mail.ru-Konzern –, der Mobilfunkanbieter Megafon sowie '
+    'der staatliche Direktinvestitionsfonds RDIF. Ein Sprecher des Unternehmens wollte die '
+    'Angaben nicht kommentieren. Alibaba hält nach früheren Angaben knapp die Hälfte der '
+    'Anteile.\n'
+    'Nach Angaben aus Branchenkreisen trifft der Stellenabbau vor allem Abteilungen, die für '
+    'das grenzüberschreitende Geschäft zuständig waren. Seit Beginn des Krieges in der Ukraine '
+    'und den westlichen Sanktionen gegen Russland sind Zahlungen ins Ausland schwierig '
+    'geworden, zahlreiche Logistikfirmen haben ihre Verbindungen eingestellt. Chinesische '
+    'Händler berichten, dass ihre Bestellungen aus Russland um mehr als die Hälfte eingebrochen'
+    ' seien.\n'
+    'Noch im vergangenen Jahr hatte AliExpress Russland einen Börsengang in Moskau erwogen. '
+    'Analysten hatten den Wert des Gemeinschaftsunternehmens damals auf mehrere Milliarden '
+    'Dollar geschätzt. Diese Pläne gelten inzwischen als vom Tisch.\n'
+    'Die großen chinesischen Technologiekonzerne halten sich seit Kriegsbeginn mit Äußerungen '
+    'zu Russland zurück. Sie fürchten, selbst ins Visier amerikanischer Sanktionen zu geraten, '
+    'und fahren ihre Aktivitäten in dem Land leise zurück. Westliche Onlinehändler wie Amazon '
+    'spielen auf dem russischen Markt ohnehin kaum eine Rolle, heimische Anbieter wie '
+    'Wildberries und Ozon gewinnen dagegen weiter Marktanteile.'
+)
+
+
+OUTLET_A = "\n".join([
+    "Von dpa-Korrespondent Stefan Wolff",
+    "Aktualisiert am 17.05.2022, 11:42 Uhr",
+    WIRE_INTRO,
+    WIRE_BODY,
+    "Mehr zum Thema",
+    "AliExpress: Chinas Händler verlieren ihre russischen Kunden",
+    "Sanktionen: Wie westliche Konzerne Russland verlassen",
+    "Ozon und Wildberries profitieren vom Rückzug",
+])
+
+OUTLET_B = "\n".join([
+    "Von unserer Wirtschaftsredaktion, mit Material von dpa",
+    "Stand: 17.05.2022 13:10 Uhr",
+    "Die Folgen der Russland-Sanktionen erreichen jetzt auch den Onlinehandel: Das Joint "
+    "Venture um AliExpress baut nach einem Zeitungsbericht massiv Personal ab.",
+    WIRE_BODY.replace("„", "»").replace("“", "«"),
+    "Lesen Sie auch: Alibaba-Chef äußert sich zu Russland",
+    "Das könnte Sie auch interessieren",
+    "Wie chinesische Exporteure neue Wege nach Russland suchen",
+    "Megafon meldet Rückgang beim Umsatz",
+])
 
 # Another story on the same subject: the founding of the joint venture (2019).
-JV_FOUNDING = """Moskau (Reuters) - Der chinesische Handelskonzern Alibaba bündelt sein Russland-Geschäft in einem neuen Gemeinschaftsunternehmen mit drei russischen Partnern. Der Internetkonzern Mail.ru, der Mobilfunker Megafon und der staatliche Fonds für Direktinvestitionen RDIF bringen Kapital und eigene Dienste ein, teilten die Beteiligten am Donnerstag in Sankt Petersburg mit.
-Alibaba soll 48 Prozent an AliExpress Russland halten, Megafon 24 Prozent, Mail.ru 15 Prozent und der RDIF 13 Prozent. Megafon tauscht dafür seinen Anteil an Mail.ru gegen Aktien des neuen Unternehmens, der Fonds steuert rund 100 Millionen Dollar bei.
-Die Partner wollen die Plattform zum führenden Marktplatz des Landes ausbauen und verstärkt russische Händler gewinnen, die bisher vor allem über eigene Läden verkaufen. Ein Sprecher von Alibaba sprach von einem wichtigen Schritt für das Geschäft in Osteuropa. Wettbewerbshüter müssen der Transaktion noch zustimmen."""
-
+JV_FOUNDING = (
+    'Moskau (Reuters) - Der chinesische Handelskonzern Alibaba bündelt sein Russland-Geschäft '
+    'in einem neuen Gemeinschaftsunternehmen mit drei russischen Partnern. Der Internetkonzern '
+    'Mail.ru, der Mobilfunker Megafon und der staatliche Fonds für Direktinvestitionen RDIF '
+    'bringen Kapital und eigene Dienste ein, teilten die Beteiligten am Donnerstag in Sankt '
+    'Petersburg mit.\n'
+    'Alibaba soll 48 Prozent an AliExpress Russland halten, Megafon 24 Prozent, Mail.ru 15 '
+    'Prozent und der RDIF 13 Prozent. Megafon tauscht dafür seinen Anteil an Mail.ru gegen '
+    'Aktien des neuen Unternehmens, der Fonds steuert rund 100 Millionen Dollar bei.\n'
+    'Die Partner wollen die Plattform zum führenden Marktplatz des Landes ausbauen und '
+    'verstärkt russische Händler gewinnen, die bisher vor allem über eigene Läden verkaufen. '
+    'Ein Sprecher von Alibaba sprach von einem wichtigen Schritt für das Geschäft in Osteuropa.'
+    ' Wettbewerbshüter müssen der Transaktion noch zustimmen.'
+)
 
 
 def test_wire_copy_from_two_outlets_joins_one_cluster() -> None:
     sig_a, sig_b = signature(OUTLET_A), signature(OUTLET_B)
     assert similarity(sig_a, sig_b) >= 0.75
-    index = ClusterIndex([(1, 10, sig_a)])
-    assert index.find(sig_b) == 10
+    assert most_similar(sig_b, [sig_a]) == 0
 
 
 def test_other_story_on_same_subject_gets_its_own_cluster() -> None:
     sig_jv = signature(JV_FOUNDING)
     assert similarity(signature(OUTLET_A), sig_jv) < 0.1
-    index = ClusterIndex([(1, 10, signature(OUTLET_A)), (2, 11, signature(OUTLET_B))])
-    assert index.find(sig_jv) is None
-    index.add(3, 12, sig_jv)
-    assert index.find(signature(JV_FOUNDING + "\nMehr zum Thema\nAlibaba in Russland")) == 12
+    recent = [signature(OUTLET_A), signature(OUTLET_B)]
+    assert most_similar(sig_jv, recent) is None
+    recent.append(sig_jv)
+    assert most_similar(signature(JV_FOUNDING + "\nMehr zum Thema\nAlibaba in Russland"),
+                        recent) == 2
 
 
 def test_shingles_ignore_case_punctuation_quotes_and_teaser_blocks() -> None:
     plain = "Alibaba hält knapp die Hälfte der Anteile an AliExpress Russland."
-    styled = "ALIBABA hält „knapp“ die Hälfte der Anteile an AliExpress-Russland!\nMehr zum Thema\nOzon wächst"
+    styled = ("ALIBABA hält „knapp“ die Hälfte der Anteile an AliExpress-Russland!\n"
+              "Mehr zum Thema\nOzon wächst")
     assert shingles(plain) == shingles(styled)
     assert "alibaba hält knapp die hälfte" in shingles(plain)
     assert shingles("Kurze Meldung", k=5) == {"kurze meldung"}
@@ -82,18 +118,19 @@ def test_short_texts_never_cluster() -> None:
     teaser = "AliExpress Russland streicht bis zu 40 Prozent der Stellen, berichtet eine Zeitung."
     assert len(teaser.split()) < MIN_CLUSTER_WORDS
     assert signature(teaser) == NO_SIGNATURE
-    index = ClusterIndex([(1, 10, signature(teaser))])
-    assert len(index) == 0
-    assert index.find(signature(teaser)) is None
+    assert most_similar(signature(teaser), [signature(teaser)]) is None
+    assert most_similar(signature(OUTLET_A), [NO_SIGNATURE]) is None
     assert similarity(NO_SIGNATURE, NO_SIGNATURE) == 0.0
 
 
 def test_signature_size_and_identity() -> None:
     sig = signature(OUTLET_A)
-    assert len(sig) == 128 * 8
+    assert len(sig) == NUM_PERM * 8 == 128 * 8
     assert len(signature(OUTLET_A, num_perm=64)) == 64 * 8
     assert similarity(sig, sig) == 1.0
-    assert signature(OUTLET_A.replace("Aktualisiert am 17.05.2022, 11:42", "Aktualisiert am 18.05.2022, 08:03")) == sig
+    restamped = OUTLET_A.replace("Aktualisiert am 17.05.2022, 11:42",
+                                 "Aktualisiert am 18.05.2022, 08:03")
+    assert signature(restamped) == sig
 
 
 def test_signatures_are_the_same_bytes_in_another_process() -> None:
@@ -109,48 +146,45 @@ def test_signatures_are_the_same_bytes_in_another_process() -> None:
         assert bytes.fromhex(out.stdout) == signature(OUTLET_B)
 
 
-def test_find_returns_the_cluster_of_the_most_similar_article() -> None:
+def test_the_most_similar_wins_and_equal_ones_go_to_the_earliest() -> None:
     paragraphs = OUTLET_A.splitlines()
-    half_rewritten = "\n".join(paragraphs[:7] + [JV_FOUNDING])
-    index = ClusterIndex([(1, 10, signature(half_rewritten)), (2, 30, signature(OUTLET_A))])
+    half_rewritten = "\n".join([*paragraphs[:7], JV_FOUNDING])
+    recent = [signature(half_rewritten), signature(OUTLET_A)]
     probe = signature(OUTLET_B)
-    assert similarity(probe, signature(half_rewritten)) >= 0.3
-    assert index.find(probe, threshold=0.3) == 30
-    assert index.find(signature(half_rewritten), threshold=0.99) == 10
+    assert similarity(probe, recent[0]) >= 0.3
+    assert most_similar(probe, recent, threshold=0.3) == 1
+    assert most_similar(recent[0], recent, threshold=0.99) == 0
+    assert most_similar(probe, [recent[1], recent[0], recent[1]]) == 0
 
 
-def test_threshold_below_the_lsh_threshold_still_finds_weak_matches() -> None:
+def test_threshold_is_inclusive_and_low_thresholds_find_weak_matches() -> None:
     paragraphs = WIRE_BODY.splitlines()
     weak = "\n".join([paragraphs[0], JV_FOUNDING, JV_FOUNDING.replace("Alibaba", "der Konzern")])
     score = similarity(signature(weak), signature(OUTLET_A))
     assert 0.05 < score < 0.3
-    index = ClusterIndex([(1, 10, signature(OUTLET_A))], lsh_threshold=0.3)
-    assert index.find(signature(weak), threshold=0.05) == 10
-    assert index.find(signature(weak), threshold=0.5) is None
+    recent = [signature(OUTLET_A)]
+    assert most_similar(signature(weak), recent, threshold=0.05) == 0
+    assert most_similar(signature(weak), recent, threshold=score) == 0
+    assert most_similar(signature(weak), recent, threshold=0.5) is None
 
 
-def test_adding_an_article_again_moves_it_to_the_new_cluster() -> None:
-    index = ClusterIndex([(1, 10, signature(OUTLET_A))])
-    index.add(1, 99, signature(OUTLET_A))
-    assert len(index) == 1
-    assert index.find(signature(OUTLET_B)) == 99
+def test_one_comparison_agrees_with_the_pairwise_estimate() -> None:
+    texts = [OUTLET_A, OUTLET_B, JV_FOUNDING, WIRE_BODY, WIRE_INTRO + "\n" + JV_FOUNDING]
+    recent = [signature(t) for t in texts]
+    for probe in (signature(OUTLET_B), signature(JV_FOUNDING + "\nMehr zum Thema")):
+        scores = [similarity(probe, sig) for sig in recent]
+        for threshold in (0.0, 0.2, 0.5, 0.9):
+            best = max(scores)
+            expected = scores.index(best) if best >= threshold else None
+            assert most_similar(probe, recent, threshold=threshold) == expected
 
 
-def test_signature_of_another_size_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="monitor.deltas.cluster"):
-        index = ClusterIndex([(1, 10, signature(OUTLET_A, num_perm=64))])
-    assert len(index) == 0
-    assert "signature skipped bytes=512 num_perm=128" in caplog.text
-    assert index.find(signature(OUTLET_A, num_perm=64)) is None
-    assert similarity(signature(OUTLET_A, num_perm=64), signature(OUTLET_A)) == 0.0
-
-
-def test_rolling_index_follows_the_window_and_finds_like_a_fresh_index() -> None:
-    from monitor.deltas.cluster import RollingIndex
-
-    a, b = signature(OUTLET_A), signature(OUTLET_B)
-    rolling = RollingIndex()
-    assert rolling.find([], b) is None
-    assert rolling.find([(1, 1, a)], b) == 1               # added incrementally
-    assert rolling.find([(1, 7, a)], b) == 7               # a cluster change is picked up
-    assert rolling.find([(2, 2, signature(JV_FOUNDING))], b) is None   # 1 left the window
+def test_signature_of_another_size_is_skipped_with_a_warning(
+        caplog: pytest.LogCaptureFixture) -> None:
+    small = signature(OUTLET_A, num_perm=64)
+    with caplog.at_level(logging.WARNING, logger="monitor.signatures"):
+        assert most_similar(signature(OUTLET_A), [small]) is None
+    assert "signatures skipped count=1 num_perm=128" in caplog.text
+    assert most_similar(small, [signature(OUTLET_A)]) is None
+    assert most_similar(signature(OUTLET_B), [small, signature(OUTLET_A)]) == 1
+    assert similarity(small, signature(OUTLET_A)) == 0.0

@@ -58,7 +58,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
-    assert problems(tmp_path, '[[feeds]]\nname = "x"\n') == ["feeds[0].url: required key is missing"]
+    assert problems(tmp_path, '[[feeds]]\nname = "x"\n') == [
+        "feeds[0].url: required key is missing"]
 
 
 def test_toml_syntax_error_is_explained(tmp_path: Path) -> None:

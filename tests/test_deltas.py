@@ -12,8 +12,10 @@ from monitor.deltas.diff import (
     is_material,
     short_diff,
     text_hash,
+    trim_segments,
     word_diff,
 )
+from monitor.notify.render import diff_view
 
 TITLE = "AliExpress Russland baut bis zu 40 Prozent der Stellen ab"
 BODY = (
@@ -156,6 +158,32 @@ def test_short_diff_respects_max_chars_and_closes_a_cut_change() -> None:
     assert len(rendered) <= 120
     assert rendered.startswith("… nicht äußern. [+An dem Joint Venture")
     assert rendered.endswith(" …+] …")
+
+
+def test_trim_segments_keeps_context_around_each_change_and_elides_the_rest() -> None:
+    segments = (("=", "a b c d e"), ("+", "X Y"), ("=", "f g h i j k"), ("-", "Z"),
+                ("=", "l m n o"))
+    assert trim_segments(segments, context=2) == (
+        ("=", "… d e"), ("+", "X Y"), ("=", "f g … j k"), ("-", "Z"), ("=", "l m …"))
+    assert trim_segments(segments, context=2, max_changes=1) == (
+        ("=", "… d e"), ("+", "X Y"), ("=", "f g … j k"), ("=", "…"))
+
+
+def test_trim_segments_min_elided_keeps_a_single_word_instead_of_an_ellipsis() -> None:
+    segments = (("=", "a b c"), ("+", "X"), ("=", "  d   e  f  "))
+    assert trim_segments(segments, context=2) == (
+        ("=", "… b c"), ("+", "X"), ("=", "d e …"))
+    assert trim_segments(segments, context=2, min_elided=2) == (
+        ("=", "a b c"), ("+", "X"), ("=", "d e f"))
+
+
+def test_short_diff_and_the_mail_view_trim_by_the_same_rule() -> None:
+    diff = word_diff(TITLE, PAGE_V1, TITLE, PAGE_V2)
+    view = diff_view(diff, context=4, max_changes=40)
+    assert view == trim_segments(diff.segments, context=4, min_elided=2)
+    assert short_diff(diff, context=4) == " ".join(
+        text if op == "=" else f"[{op}{text}{op}]"
+        for op, text in trim_segments(diff.segments, context=4))
 
 
 def _long_article(seed_words: list[str], paragraphs: int) -> str:

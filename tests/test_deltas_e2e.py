@@ -253,6 +253,7 @@ def test_edit_of_a_copy_that_attached_to_an_alerted_story_is_an_update(
     [updated, new] = world.events()
     assert (updated.kind, updated.source, updated.url) == (
         "updated", "Wirtschaftskurier", world.wk + STORY_PATH)
+    assert (new.kind, new.source) == ("new", "Ostmarkt")
     assert updated.diff is not None and "MegaFon" in short_diff(updated.diff)
 
 

@@ -32,7 +32,7 @@ RELEVANT = {"aliexpress-russland-stellenabbau", "alibaba-russland-tochter-person
 def read_maildir(path: Path) -> list[EmailMessage]:
     box = mailbox.Maildir(path, create=False)
     return [email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)  # type: ignore[misc]
-            for key in box.keys()]
+            for key in box.iterkeys()]
 
 
 def _topic() -> Topic:

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from monitor.app.settings import service_settings
 from monitor.app.wiring import App, open_app
 from monitor.config.model import Config, load_config
-from monitor.notify.digests import DigestResult, digest_trigger, send_digest
+from monitor.notify.digest import DigestResult
+from monitor.service.daemon import digest_trigger
 from tests.conftest import NewsSite, SmtpServer, write_config
 from tests.newsroom import JV_PARAGRAPH, LAYOFFS, Item, Story, page, rss
 
@@ -78,6 +80,10 @@ def poll(config: Config, clock: Callable[[], datetime] | None = None) -> None:
     with_app(config, clock, lambda app: app.pipeline.run_cycle(due_only=False))
 
 
+def send_digest(app: App) -> object:
+    return app.send_digest()
+
+
 def digest(config: Config, clock: Callable[[], datetime] | None = None) -> DigestResult:
     result = with_app(config, clock, send_digest)
     assert isinstance(result, DigestResult)
@@ -95,7 +101,7 @@ def digests(smtp: SmtpServer) -> list[str]:
 
 
 def layoffs_with_jv() -> Story:
-    return Story(LAYOFFS.headline, LAYOFFS.paragraphs + [JV_PARAGRAPH])
+    return Story(LAYOFFS.headline, [*LAYOFFS.paragraphs, JV_PARAGRAPH])
 
 
 def test_undelivered_digest_is_caught_up_by_the_next_with_both_days_and_never_repeated(
@@ -155,7 +161,7 @@ def test_digest_at_seven_berlin_time_across_daylight_saving(
         saturday: datetime, hours: int, tmp_path: Path, site: NewsSite,
         smtp: SmtpServer) -> None:
     config = load(tmp_path, site, smtp.port)
-    trigger = digest_trigger(config)
+    trigger = digest_trigger(service_settings(config))   # what the service schedules
     with time_machine.travel(saturday - timedelta(hours=12), tick=False):
         fires = [trigger.get_next_fire_time(None, datetime.now(UTC))]
     for _ in range(2):

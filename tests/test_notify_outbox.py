@@ -1,18 +1,21 @@
-"""The outbox flush against an in-memory store fake and a real SMTP server that starts late."""
+"""The outbox flush against an in-memory store fake and a real SMTP server that starts late;
+alerts queued unrendered are rendered from their delta when first sent."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor import backoff
 from monitor.errors import StoreError
-from monitor.models import OutboxItem, OutgoingMail
+from monitor.models import Delta, OutboxItem, OutgoingMail
 from monitor.notify.compose import compose_alert
 from monitor.notify.mailer import SmtpMailer
-from monitor.notify.outbox import Backoff, flush_outbox
+from monitor.notify.outbox import flush_outbox
 from monitor.notify.settings import SmtpSettings
 from tests.test_notify_data import SETTINGS, T0, Collector, free_port, new_delta, serving
 
@@ -40,6 +43,11 @@ class FakeOutbox:
         for item in due:
             self.leases[item.id] = now + timedelta(seconds=lease_seconds)
         return due
+
+    def mark_rendered(self, item_id: int, *, subject: str, recipients: Sequence[str],
+                      raw: bytes) -> None:
+        self.items[item_id] = replace(self.items[item_id], subject=subject,
+                                      recipients=tuple(recipients), raw=raw, delta=None)
 
     def mark_sent(self, item_id: int, *, at: datetime, response: str) -> None:
         self.items[item_id] = replace(self.items[item_id], status="sent", sent_at=at,
@@ -75,7 +83,12 @@ def alerts(count: int, *, poison: int | None = None) -> list[OutgoingMail]:
             for n in range(count)]
 
 
+def render(delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
+    return compose_alert(delta, SETTINGS, now=now, message_id=message_id)
+
+
 def flush(store: FakeOutbox, mailer: Any, clock: Clock, **options: Any) -> Any:
+    options.setdefault("render", render)
     return asyncio.run(flush_outbox(store, mailer, clock=clock, rng=random.Random(7), **options))
 
 
@@ -155,7 +168,7 @@ def test_backoff_grows_with_jitter_and_gives_up_after_max_attempts() -> None:
     assert all(b / 2 <= w <= b for w, b in zip(waits, bounds, strict=True))
     assert store.items[1].status == "dead"
     assert "gave up after 5 attempts" in str(store.items[1].last_error)
-    assert Backoff(60, 600, 20).delay(12, random.Random(1)) <= 600
+    assert backoff.delay(12, base=60, cap=600, rng=random.Random(1)) <= 600
 
 
 def test_one_mailer_bug_does_not_stop_the_others() -> None:
@@ -179,3 +192,64 @@ def test_store_failure_on_one_mail_is_reported_and_the_rest_continue() -> None:
     store = BrokenStore(base.items, {})
     report = flush(store, FlakyMailer(set()), Clock())
     assert report.sent == 1 and "database is locked" in report.errors[0]
+
+
+def queued_alerts(count: int, *, poison: int | None = None) -> FakeOutbox:
+    """Alerts as the store queues them: final Message-ID, the event's delta, no bytes yet."""
+    store = FakeOutbox.of([])
+    for n in range(1, count + 1):
+        delta = new_delta(id=n, title="GIFT" if n == poison else f"Meldung {n}",
+                          thread_id=f"<alert.{n}@news-monitor.localhost>")
+        store.items[n] = OutboxItem(
+            id=n, message_id=delta.thread_id, kind="alert", recipients=(), subject="", raw=b"",
+            status="pending", attempts=0, next_attempt_at=None, last_error=None,
+            created_at=T0, sent_at=None, event_id=n, delta=delta)
+    return store
+
+
+def test_an_alert_is_rendered_when_first_sent_and_retries_resend_the_same_bytes() -> None:
+    store, clock = queued_alerts(1), Clock()
+    mailer = FlakyMailer({"<alert.1@news-monitor.localhost>"})
+    report = flush(store, mailer, clock)
+    assert report.failed == 1
+    rendered = store.items[1]
+    assert rendered.raw and rendered.recipients == SETTINGS.to and "Meldung 1" in rendered.subject
+    assert b"Message-ID: <alert.1@news-monitor.localhost>" in rendered.raw
+    mailer.failing.clear()
+    clock.now = rendered.next_attempt_at or clock.now
+    calls: list[int] = []
+
+    def counting(delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
+        calls.append(delta.id)
+        return render(delta, message_id, now)
+
+    assert flush(store, mailer, clock, render=counting).sent == 1
+    assert calls == [] and store.items[1].raw == rendered.raw
+    assert mailer.sent == ["<alert.1@news-monitor.localhost>"]
+
+
+def test_an_alert_that_cannot_be_built_is_dead_with_the_reason_and_the_rest_go_out() -> None:
+    store, mailer = queued_alerts(3, poison=2), FlakyMailer(set())
+
+    def fussy(delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
+        if delta.title == "GIFT":
+            raise ValueError("Vorlage kaputt")
+        return render(delta, message_id, now)
+
+    report = flush(store, mailer, Clock(), render=fussy)
+    assert (report.sent, report.failed, report.dead) == (2, 0, 1)
+    dead = store.items[2]
+    assert (dead.status, dead.raw) == ("dead", b"")
+    assert dead.last_error == "cannot build the mail: ValueError: Vorlage kaputt"
+    assert mailer.sent == ["<alert.1@news-monitor.localhost>", "<alert.3@news-monitor.localhost>"]
+
+
+def test_an_alert_whose_event_is_gone_or_a_mail_without_bytes_is_dead() -> None:
+    store = queued_alerts(1)
+    store.items[1] = replace(store.items[1], delta=None)
+    store.items[2] = replace(store.items[1], id=2, message_id="<x@y>", event_id=None,
+                             last_error="cannot build the mail: no recipients configured")
+    report = flush(store, FlakyMailer(set()), Clock())
+    assert report.dead == 2
+    assert store.items[1].last_error == "cannot build the mail: its event is no longer stored"
+    assert store.items[2].last_error == "cannot build the mail: no recipients configured"

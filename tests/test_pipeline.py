@@ -9,7 +9,6 @@ from pathlib import Path
 
 from monitor.app.wiring import open_app
 from monitor.config.model import load_config
-from monitor.models import FeedState
 from tests.conftest import NewsSite, write_config
 from tests.newsroom import LAYOFFS, OTHER, Item, page, rss
 
@@ -18,12 +17,6 @@ def config_for(site: NewsSite, tmp_path: Path, *feeds: str):  # type: ignore[no-
     return load_config(write_config(tmp_path, [
         {"name": name, "url": site.url(f"/{name}.xml"), "interval": "10m"} for name in feeds]),
         env={})
-
-
-def state(app, name: str) -> FeedState:  # type: ignore[no-untyped-def]
-    found = app.store.get_feed(name)
-    assert found is not None
-    return found
 
 
 def cycle(config, *, now: datetime | None = None):  # type: ignore[no-untyped-def]

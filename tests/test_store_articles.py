@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
-from monitor.models import Delta, OutgoingMail
-from monitor.store import Store, message_id_for
-from tests.test_store_support import (  # noqa: F401
+import monitor.store.outcome
+from monitor.models import alert_thread_id
+from monitor.store import AlertPolicy, Store
+from monitor.store.schema import articles, entries, events, feeds, revisions
+from tests.test_store_support import (
     HB,
+    IMMEDIATE,
     T0,
     TEXT_V1,
     TEXT_V2,
     TOPIC,
-    alert_mail,
     entry,
+    feed_state,
     hits,
-    opener,
     outcome,
     row_counts,
-    store,
-    store_url,
+    rows,
     word_diff,
 )
 
@@ -35,32 +38,37 @@ def _article(store: Store, url: str = URL, source: str = "Handelsblatt") -> int:
     return ref.id
 
 
-def test_upsert_article_is_keyed_by_url(store: Store) -> None:
+def test_upsert_article_is_keyed_by_url(store: Store, store_url: str) -> None:
     aid = _article(store)
     again = store.upsert_article(URL, at=T0 + timedelta(hours=1), title="x", source="FAZ")
     assert (again.id, again.created, again.tombstoned) == (aid, False, False)
-    assert store.find_article(URL) == aid
-    assert store.find_article(FAZ_URL) is None
+    assert rows(store_url, select(articles.c.id, articles.c.url)) == [(aid, URL)]
 
 
-def test_link_entry_and_article_sources(store: Store) -> None:
+def test_entries_of_several_feeds_link_to_one_article(store: Store, store_url: str) -> None:
     store.sync_feeds([("handelsblatt", "https://hb/rss"), ("google-news", "https://gn/rss")])
-    aid = _article(store)
-    for name in ("handelsblatt", "google-news"):
-        feed = store.get_feed(name)
-        assert feed is not None
-        store.record_entries(feed.id, [entry(1, link=URL)], at=T0)
-        store.link_entry(feed.id, "urn:hb:1", aid)
-        assert store.entry_article(feed.id, "urn:hb:1") == aid
-    assert store.article_sources(aid) == ["google-news", "handelsblatt"]
+    hb, gn = (feed_state(store, name).id for name in ("handelsblatt", "google-news"))
+    for feed_id in (hb, gn):
+        store.record_entries(feed_id, [entry(1, link=URL)], at=T0)
+    ref = store.upsert_article(URL, at=T0, title="AliExpress Russland", source="Handelsblatt",
+                               entry=(hb, "urn:hb:1"))
+    assert store.entry_article(hb, "urn:hb:1") == ref.id
+    assert store.link_known(gn, "urn:hb:1", URL) is None        # not evaluated yet
+    assert store.entry_article(gn, "urn:hb:1") is None
+    store.save_outcome(outcome(ref.id, url=URL))
+    assert store.link_known(gn, "urn:hb:1", URL) == ref.id
+    assert store.entry_article(gn, "urn:hb:1") == ref.id
+    sources = (select(feeds.c.name).distinct().join(entries, entries.c.feed_id == feeds.c.id)
+               .where(entries.c.article_id == ref.id).order_by(feeds.c.name))
+    assert [r.name for r in rows(store_url, sources)] == ["google-news", "handelsblatt"]
 
 
 def test_save_outcome_twice_writes_once(store: Store, store_url: str) -> None:
     aid = _article(store)
-    first = store.save_outcome(outcome(aid, url=URL), alert_mail_render)
+    first = store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
     assert first.revision_created and len(first.deltas) == 1 and first.mails_queued == 1
     counts = row_counts(store_url)
-    again = store.save_outcome(outcome(aid, url=URL), alert_mail_render)
+    again = store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
     assert (again.revision_id, again.revision_created, again.deltas, again.mails_queued) == \
         (first.revision_id, False, (), 0)
     assert row_counts(store_url) == counts
@@ -68,52 +76,63 @@ def test_save_outcome_twice_writes_once(store: Store, store_url: str) -> None:
         (1, 1, 1, 2)
 
 
-def alert_mail_render(deltas: list[Delta]) -> list[OutgoingMail]:
-    return [alert_mail(d) for d in deltas]
-
-
-def test_render_sees_real_ids_and_its_mails_are_queued(store: Store) -> None:
+def test_alert_is_queued_with_its_event_and_final_message_id_unrendered(store: Store) -> None:
     aid = _article(store)
-    seen: list[Delta] = []
-
-    def render(deltas: list[Delta]) -> list[OutgoingMail]:
-        seen.extend(deltas)
-        assert store.outbox() == []          # not yet committed: other readers see nothing
-        return alert_mail_render(deltas)
-
-    saved = store.save_outcome(outcome(aid, url=URL), render)
-    [delta] = seen
-    assert delta.id == saved.deltas[0].id == store.events()[0].id > 0
-    assert delta.thread_id == message_id_for(aid, TOPIC, "new", saved.revision_id)
-    assert [m.message_id for m in store.outbox()] == [f"<alert.{delta.id}.0@news-monitor>"]
+    saved = store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
+    [delta] = saved.deltas
+    assert delta.id == store.events()[0].id > 0
+    assert delta.thread_id == alert_thread_id(aid, TOPIC, "new", saved.revision_id)
+    [item] = store.outbox()
+    assert (item.message_id, item.event_id, item.kind, item.status) == \
+        (delta.thread_id, delta.id, "alert", "pending")
+    assert (item.raw, item.subject, item.recipients, item.attempts) == (b"", "", (), 0)
+    assert item.created_at == item.next_attempt_at == T0
 
 
-def test_render_failure_writes_nothing(store: Store, store_url: str) -> None:
+def test_without_an_alert_policy_or_with_mode_off_nothing_is_queued(store: Store,
+                                                                    store_url: str) -> None:
+    first, second = _article(store), _article(store, FAZ_URL, source="FAZ")
+    assert store.save_outcome(outcome(first, url=URL)).mails_queued == 0
+    off = store.save_outcome(outcome(second, url=FAZ_URL, alerts=AlertPolicy(mode="off")))
+    assert off.mails_queued == 0 and len(off.deltas) == 1
+    counts = row_counts(store_url)
+    assert (counts["events"], counts["outbox"], counts["alert_folds"]) == (2, 0, 0)
+
+
+def test_a_failure_inside_the_transaction_writes_nothing(store: Store, store_url: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     aid = _article(store)
     before = row_counts(store_url)
 
-    def render(deltas: list[Delta]) -> list[OutgoingMail]:
-        raise RuntimeError("Vorlage kaputt")
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("Warteschlange kaputt")
 
-    with pytest.raises(RuntimeError, match="Vorlage kaputt"):
-        store.save_outcome(outcome(aid, url=URL), render)
+    monkeypatch.setattr(monitor.store.outcome, "queue_alerts", broken)
+    with pytest.raises(RuntimeError, match="Warteschlange kaputt"):
+        store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
     assert row_counts(store_url) == before
-    assert store.latest_revision(aid) is None
+    assert rows(store_url, select(revisions.c.id).where(revisions.c.article_id == aid)) == []
 
 
-def test_update_makes_a_new_revision_and_threads_to_the_first_alert(store: Store) -> None:
+def test_update_makes_a_new_revision_and_threads_to_the_first_alert(store: Store,
+                                                                     store_url: str) -> None:
     aid = _article(store)
     first = store.save_outcome(outcome(aid, url=URL))
     second = store.save_outcome(outcome(aid, url=URL, text=TEXT_V2, kind="updated",
                                         at=T0 + timedelta(hours=2)))
     assert second.revision_created and second.revision_id != first.revision_id
-    latest = store.latest_revision(aid)
-    assert latest is not None and latest.text == TEXT_V2 and latest.fetched_at.tzinfo is not None
-    assert store.revision(first.revision_id).text == TEXT_V1  # type: ignore[union-attr]
-    assert store.last_alerted_revision(aid, TOPIC).id == second.revision_id  # type: ignore[union-attr]
-    assert store.last_alerted_revision(aid, "sanktionen") is None
+    stored = rows(store_url, select(revisions.c.id, revisions.c.text, revisions.c.fetched_at)
+                  .where(revisions.c.article_id == aid).order_by(revisions.c.id))
+    assert [(r.id, r.text) for r in stored] == \
+        [(first.revision_id, TEXT_V1), (second.revision_id, TEXT_V2)]
+    assert all(r.fetched_at.tzinfo is not None for r in stored)
+    assert store.baseline_revision(aid, TOPIC).id == second.revision_id  # type: ignore[union-attr]
+    assert store.baseline_revision(aid, "sanktionen") is None
     [update] = second.deltas
     assert update.kind == "updated" and update.thread_id == first.deltas[0].thread_id
+    alerted = rows(store_url, select(events.c.revision_id).where(events.c.article_id == aid)
+                   .order_by(events.c.id))
+    assert [r.revision_id for r in alerted] == [first.revision_id, second.revision_id]
 
 
 def test_events_round_trip_hits_and_diff_newest_first(store: Store) -> None:
@@ -130,7 +149,7 @@ def test_events_round_trip_hits_and_diff_newest_first(store: Store) -> None:
     assert store.events(topic="sanktionen") == []
 
 
-def test_cluster_fills_size_and_other_sources(store: Store) -> None:
+def test_cluster_fills_size_and_other_sources(store: Store, store_url: str) -> None:
     hb = _article(store)
     faz = _article(store, FAZ_URL, source="FAZ")
     store.save_outcome(outcome(hb, url=URL, signature=b"\x01" * 16))
@@ -139,12 +158,16 @@ def test_cluster_fills_size_and_other_sources(store: Store) -> None:
     faz_delta, hb_delta = store.events()
     assert (faz_delta.cluster_size, faz_delta.also_reported_by) == (2, ("Handelsblatt",))
     assert (hb_delta.cluster_size, hb_delta.also_reported_by) == (2, ("FAZ",))
-    assert store.cluster_sources(hb) == [("Handelsblatt", URL), ("FAZ", FAZ_URL)]
-    assert store.recent_signatures(T0 - timedelta(days=1)) == \
+    members = (select(articles.c.source, articles.c.url).where(articles.c.cluster_id == hb)
+               .order_by(articles.c.first_seen, articles.c.id))
+    assert [tuple(r) for r in rows(store_url, members)] == [("Handelsblatt", URL), ("FAZ", FAZ_URL)]
+    stored = select(articles.c.id, articles.c.cluster_id, articles.c.signature).order_by(
+        articles.c.id)
+    assert [tuple(r) for r in rows(store_url, stored)] == \
         [(hb, hb, b"\x01" * 16), (faz, hb, b"\x02" * 16)]
 
 
-def test_rechecks_are_leased_and_rescheduled(opener) -> None:  # type: ignore[no-untyped-def]
+def test_rechecks_are_leased_and_rescheduled(opener: Callable[..., Store]) -> None:
     store, other = opener(owner="a:1"), opener(owner="b:2")
     aid = _article(store)
     store.save_outcome(outcome(aid, url=URL, next_check_at=T0 + timedelta(hours=1),
@@ -170,11 +193,10 @@ def test_stored_texts_gives_latest_revision(store: Store) -> None:
 
 def test_prune_leaves_tombstones_that_block_realerting(store: Store, store_url: str) -> None:
     store.sync_feeds([("handelsblatt", "https://hb/rss")])
-    feed = store.get_feed("handelsblatt")
-    assert feed is not None
+    feed = feed_state(store, "handelsblatt")
     store.record_entries(feed.id, [entry(1, link=URL), entry(2)], at=T0)
-    aid = _article(store)
-    store.link_entry(feed.id, "urn:hb:1", aid)
+    aid = store.upsert_article(URL, at=T0, title="AliExpress Russland", source="Handelsblatt",
+                               entry=(feed.id, "urn:hb:1")).id
     store.save_outcome(outcome(aid, url=URL))
     counts = store.prune(T0 + timedelta(days=30))
     assert {k: counts[k] for k in ("articles", "revisions", "matches", "entries")} == \

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from monitor.store import Store
-from tests.test_store_support import (  # noqa: F401
-    HB,
-    T0,
-    entry,
-    opener,
-    row_counts,
-    store,
-    store_url,
-)
+from tests.test_store_support import HB, T0, entry, feed_state, row_counts
 
 FEEDS = [("handelsblatt", "https://www.handelsblatt.com/contentexport/feed/unternehmen"),
          ("faz", "https://www.faz.net/rss/aktuell/wirtschaft/")]
@@ -21,9 +14,7 @@ FEEDS = [("handelsblatt", "https://www.handelsblatt.com/contentexport/feed/unter
 
 def _feed_id(store: Store, name: str = "handelsblatt") -> int:
     store.sync_feeds(FEEDS)
-    state = store.get_feed(name)
-    assert state is not None
-    return state.id
+    return feed_state(store, name).id
 
 
 def test_sync_feeds_adds_deactivates_and_resets_on_url_change(store: Store) -> None:
@@ -31,8 +22,8 @@ def test_sync_feeds_adds_deactivates_and_resets_on_url_change(store: Store) -> N
     store.record_poll_success(fid, at=T0, status="ok", etag='"v1"', last_modified="Mon",
                               next_poll_at=T0 + timedelta(minutes=15), new_entries=3)
     store.sync_feeds([("handelsblatt", "https://www.handelsblatt.com/rss/neu"), FEEDS[1]])
-    moved = store.get_feed("handelsblatt")
-    assert moved is not None and moved.url.endswith("/rss/neu")
+    moved = feed_state(store, "handelsblatt")
+    assert moved.url.endswith("/rss/neu")
     assert (moved.etag, moved.last_modified, moved.baseline_done) == (None, None, False)
     store.sync_feeds([FEEDS[1]])
     assert [f.name for f in store.feed_states()] == ["faz"]
@@ -41,7 +32,7 @@ def test_sync_feeds_adds_deactivates_and_resets_on_url_change(store: Store) -> N
     assert kept["handelsblatt"].last_success_at == T0      # state kept while inactive
 
 
-def test_claim_leases_feeds_across_two_store_objects(opener) -> None:  # type: ignore[no-untyped-def]
+def test_claim_leases_feeds_across_two_store_objects(opener: Callable[..., Store]) -> None:
     first, second = opener(owner="host-a:1"), opener(owner="host-b:2")
     first.sync_feeds(FEEDS)
     claimed = first.claim_due_feeds(T0)
@@ -62,7 +53,7 @@ def test_claim_respects_names_schedule_and_freed_leases(store: Store) -> None:
     assert [f.name for f in forced] == ["handelsblatt"]
 
 
-def test_poll_counters_and_validators_survive_reopen(opener) -> None:  # type: ignore[no-untyped-def]
+def test_poll_counters_and_validators_survive_reopen(opener: Callable[..., Store]) -> None:
     store = opener()
     fid = _feed_id(store)
     store.record_poll_success(fid, at=T0, status="ok", etag='W/"abc"',
@@ -71,11 +62,11 @@ def test_poll_counters_and_validators_survive_reopen(opener) -> None:  # type: i
     assert store.record_poll_failure(fid, at=T0 + timedelta(minutes=15), status="http_status",
                                      error="HTTP 503", next_poll_at=T0 + timedelta(hours=1)) == 1
     assert store.record_poll_failure(fid, at=T0 + timedelta(hours=1), status="timeout",
-                                     error="read timeout", next_poll_at=T0 + timedelta(hours=2)) == 2
+                                     error="read timeout",
+                                     next_poll_at=T0 + timedelta(hours=2)) == 2
     store.mark_guid_unstable(fid)
     store.close()
-    state = opener().get_feed("handelsblatt")
-    assert state is not None
+    state = feed_state(opener(), "handelsblatt")
     assert (state.etag, state.last_modified) == ('W/"abc"', "Mon, 04 Mar 2024 07:00:00 GMT")
     assert (state.consecutive_errors, state.last_status, state.last_error) == \
         (2, "timeout", "read timeout")
@@ -92,8 +83,7 @@ def test_not_modified_keeps_validators_and_resets_errors(store: Store) -> None:
     store.record_poll_failure(fid, at=T0, status="transport", error="reset", next_poll_at=T0)
     store.record_poll_success(fid, at=T0 + timedelta(minutes=5), status="not_modified",
                               etag=None, last_modified=None, next_poll_at=T0, new_entries=0)
-    state = store.get_feed("handelsblatt")
-    assert state is not None
+    state = feed_state(store, "handelsblatt")
     assert (state.etag, state.consecutive_errors, state.last_status) == ('"e1"', 0, "not_modified")
     assert state.last_new_at is None
 
@@ -108,8 +98,7 @@ def test_record_entries_twice_adds_nothing_the_second_time(store: Store, store_u
     assert (again.new, again.changed, again.guid_changes) == ((), (), 0)
     assert row_counts(store_url) == before
     assert before["entries"] == 5
-    state = store.get_feed("handelsblatt")
-    assert state is not None and state.entries_count == 5
+    assert feed_state(store, "handelsblatt").entries_count == 5
 
 
 def test_same_key_in_another_feed_is_new_there(store: Store) -> None:
@@ -154,7 +143,7 @@ def test_entry_article_is_none_until_linked(store: Store) -> None:
     assert store.entry_article(fid, "urn:hb:unbekannt") is None
 
 
-def test_concurrent_claims_never_hand_out_a_feed_twice(opener) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_claims_never_hand_out_a_feed_twice(opener: Callable[..., Store]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     workers = [opener(owner=f"host-{i}:{i}") for i in range(4)]

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, insert, text
 
 from monitor.errors import StoreCorrupt, StoreError
-from monitor.store import open_store
+from monitor.store import Store, open_store
 from monitor.store.migrations import MIGRATIONS, apply_migrations
 from monitor.store.schema import schema_migrations
-from tests.test_store_support import T0, opener, store, store_url  # noqa: F401
+from tests.test_store_support import T0
 
 
-def _pragma(store, name: str) -> object:  # type: ignore[no-untyped-def]
+def _pragma(store: Store, name: str) -> object:
     with store._db.read() as conn:
         return conn.exec_driver_sql(f"PRAGMA {name}").scalar()
 
 
-def test_sqlite_connection_settings(store) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_connection_settings(store: Store) -> None:
     assert _pragma(store, "journal_mode") == "wal"
     assert _pragma(store, "foreign_keys") == 1
     assert _pragma(store, "busy_timeout") == 15000
 
 
-def test_write_transaction_takes_the_write_lock_at_begin(store) -> None:  # type: ignore[no-untyped-def]
+def test_write_transaction_takes_the_write_lock_at_begin(store: Store) -> None:
     path = store.url.removeprefix("sqlite:///")
-    import sqlite3
     other = sqlite3.connect(path, timeout=0.1, isolation_level=None)
     with store._db.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
         other.execute("BEGIN IMMEDIATE")
@@ -47,14 +47,52 @@ def test_creates_parent_directory_and_records_migrations(store_url: str) -> None
     assert [r[0] for r in rows] == [v for v, _ in MIGRATIONS]
 
 
-def test_a_new_numbered_migration_runs_once(store) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_numbered_migration_runs_once(store: Store) -> None:
     calls: list[int] = []
-    steps = (*MIGRATIONS, (2, lambda conn: calls.append(2)))
+    version = max(v for v, _ in MIGRATIONS) + 1
+    steps = (*MIGRATIONS, (version, lambda conn: calls.append(version)))
     with store._db.write() as conn:
-        assert apply_migrations(conn, "test", steps) == [2]
+        assert apply_migrations(conn, "test", steps) == [version]
     with store._db.write() as conn:
         assert apply_migrations(conn, "test", steps) == []
-    assert calls == [2]
+    assert calls == [version]
+
+
+OUTBOX_V1 = """CREATE TABLE outbox (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, message_id VARCHAR(300) NOT NULL,
+    kind VARCHAR(20) NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,
+    raw BLOB NOT NULL, status VARCHAR(10) NOT NULL, attempts INTEGER NOT NULL,
+    next_attempt_at DATETIME, last_error TEXT, response TEXT, created_at DATETIME NOT NULL,
+    sent_at DATETIME, lease_owner VARCHAR(200), lease_until DATETIME, UNIQUE (message_id))"""
+
+
+def test_a_version_1_store_gets_the_outboxs_event_column(store_url: str) -> None:
+    open_store(store_url).close()
+    path = store_url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    with conn:                                        # back to the shape of version 1
+        conn.execute("DROP TABLE outbox")
+        conn.execute(OUTBOX_V1)
+        conn.execute("CREATE INDEX ix_outbox_status_next ON outbox (status, next_attempt_at)")
+        conn.execute("DELETE FROM schema_migrations WHERE version > 1")
+        conn.execute("INSERT INTO outbox (message_id, kind, recipients, subject, raw, status, "
+                     "attempts, created_at) VALUES ('<alt@news-monitor>', 'digest', "
+                     "'[\"a@example.org\"]', 'Alt', x'78', 'pending', 0, "
+                     "'2024-03-04 07:30:00.000000')")
+    conn.close()
+    s = open_store(store_url)
+    try:
+        with s._db.read() as db:
+            columns = [r[1] for r in db.exec_driver_sql("PRAGMA table_info(outbox)")]
+            indexes = [r[1] for r in db.exec_driver_sql("PRAGMA index_list(outbox)")]
+            versions = [r[0] for r in db.execute(text("SELECT version FROM schema_migrations"))]
+        [old] = s.outbox()
+    finally:
+        s.close()
+    assert "event_id" in columns and "ix_outbox_event" in indexes
+    assert versions == [v for v, _ in MIGRATIONS] == [1, 2]
+    assert (old.message_id, old.raw, old.created_at, old.event_id) == \
+        ("<alt@news-monitor>", b"x", T0, None)
 
 
 def test_database_from_a_newer_version_is_refused(store_url: str) -> None:
@@ -63,7 +101,7 @@ def test_database_from_a_newer_version_is_refused(store_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(insert(schema_migrations).values(version=999, applied_at=T0))
     engine.dispose()
-    with pytest.raises(StoreError, match="schema version 999.*newer news-monitor"):
+    with pytest.raises(StoreError, match=r"schema version 999.*newer news-monitor"):
         open_store(store_url)
 
 
@@ -88,11 +126,11 @@ def test_corrupted_page_is_reported_as_damaged(store_url: str) -> None:
     middle = len(data) // page // 2    # a leaf page of the feeds table
     data[middle * page + 8: (middle + 1) * page] = b"\xa5" * (page - 8)
     path.write_bytes(bytes(data))
-    with pytest.raises(StoreCorrupt, match="is damaged: .*restore a backup"):
+    with pytest.raises(StoreCorrupt, match=r"is damaged: .*restore a backup"):
         open_store(store_url)
 
 
-def test_integrity_ok_and_optimize(store) -> None:  # type: ignore[no-untyped-def]
+def test_integrity_ok_and_optimize(store: Store) -> None:
     store.sync_feeds([("handelsblatt", "https://www.handelsblatt.com/contentexport/feed/unternehmen")])
     store.optimize()
     assert store.integrity_ok() is True

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from monitor.store import Store
-from tests.test_store_support import T0, entry, opener, store, store_url  # noqa: F401
+from tests.test_store_support import T0, entry, feed_state
 
 
-def test_new_entries_are_pending_until_finished(store: Store) -> None:  # noqa: F811
+def test_new_entries_are_pending_until_finished(store: Store) -> None:
     store.sync_feeds([("Handelsblatt", "https://www.handelsblatt.com/feed")])
-    feed = store.get_feed("Handelsblatt")
-    assert feed is not None
+    feed = feed_state(store, "Handelsblatt")
     store.record_entries(feed.id, [entry(1), entry(2)], at=T0)
     pending = store.pending_entries(feed.id)
     assert [e.key for e in pending] == [entry(1).key, entry(2).key]
@@ -20,7 +21,7 @@ def test_new_entries_are_pending_until_finished(store: Store) -> None:  # noqa: 
     assert [e.key for e in store.pending_entries(feed.id)] == [entry(2).key]
 
 
-def test_leases_of_dead_processes_are_released(opener) -> None:  # noqa: F811
+def test_leases_of_dead_processes_are_released(opener: Callable[..., Store]) -> None:
     dead = opener(owner="news-host:999999999")       # no such pid: a killed daemon
     dead.sync_feeds([("Handelsblatt", "https://www.handelsblatt.com/feed")])
     assert len(dead.claim_due_feeds(T0)) == 1
@@ -31,10 +32,9 @@ def test_leases_of_dead_processes_are_released(opener) -> None:  # noqa: F811
     assert alive.release_stale_leases() == 0          # a live owner's lease stays
 
 
-def test_counts_for_the_status_line(store: Store) -> None:  # noqa: F811
+def test_counts_for_the_status_line(store: Store) -> None:
     store.sync_feeds([("A", "https://a.example/feed"), ("B", "https://b.example/feed")])
-    feed = store.get_feed("B")
-    assert feed is not None
+    feed = feed_state(store, "B")
     store.record_poll_failure(feed.id, at=T0, status="transport", error="DNS",
                               next_poll_at=T0)
     assert store.feed_counts() == (2, 1)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.test_store_articles import *  # noqa: F403
+from tests.test_store_clusters import *  # noqa: F403
 from tests.test_store_feeds import *  # noqa: F403
 from tests.test_store_outbox import *  # noqa: F403
-from tests.test_store_support import opener, store  # noqa: F401
 
 psycopg = pytest.importorskip("psycopg")
 

@@ -1,47 +1,29 @@
-"""Fixtures and German sample records shared by the store tests (no tests of its own).
+"""German sample records and helpers shared by the store tests (no tests, no fixtures).
 
-The ``store_url`` fixture is a fresh SQLite file under tmp_path; test_store_pg.py overrides
-it with a throwaway PostgreSQL database and re-runs the same tests there.
+The fixtures (``store_url``, ``opener``, ``store``) are in tests/store_fixtures.py. ``rows``
+reads what a store wrote straight from its database (SQLite or PostgreSQL), so tests assert
+on the rows stored rather than on store methods only tests would call.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Executable, Row, create_engine, func, select
 
-from monitor.models import Delta, FeedEntry, Hit, MatchResult, OutgoingMail, WordDiff
-from monitor.store import ArticleOutcome, NewEvent, Store, open_store
+from monitor.models import FeedEntry, FeedState, Hit, MatchResult, OutgoingMail, WordDiff
+from monitor.store import AlertPolicy, ArticleOutcome, NewEvent, Store
+from monitor.store.outbox import insert_mails
 from monitor.store.schema import metadata
 
 T0 = datetime(2024, 3, 4, 7, 30, tzinfo=UTC)
 HB = "https://www.handelsblatt.com/unternehmen/handel"
 
 
-@pytest.fixture
-def store_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
-    return f"sqlite:///{tmp_path}/data/monitor.db"
-
-
-@pytest.fixture
-def opener(store_url: str) -> Iterator[Callable[..., Store]]:
-    opened: list[Store] = []
-
-    def open_(**kw: object) -> Store:
-        opened.append(open_store(store_url, **kw))  # type: ignore[arg-type]
-        return opened[-1]
-
-    yield open_
-    for s in opened:
-        s.close()
-
-
-@pytest.fixture
-def store(opener: Callable[..., Store]) -> Store:
-    return opener(owner="test-host:1")
+IMMEDIATE = AlertPolicy(mode="immediate", max_per_hour=20)
 
 
 def row_counts(url: str) -> dict[str, int]:
@@ -52,6 +34,28 @@ def row_counts(url: str) -> dict[str, int]:
                     for t in metadata.sorted_tables}
     finally:
         engine.dispose()
+
+
+def rows(url: str, query: Executable) -> list[Row[Any]]:
+    """The rows ``query`` finds in the database at ``url``, read outside the store."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(query).all())
+    finally:
+        engine.dispose()
+
+
+def feed_state(store: Store, name: str) -> FeedState:
+    """The stored state of the feed ``name`` (active or not)."""
+    [state] = [f for f in store.feed_states(include_inactive=True) if f.name == name]
+    return state
+
+
+def queue_mails(store: Store, mails: Sequence[OutgoingMail], *, at: datetime) -> int:
+    """Queues rendered mails the way a digest or summary does (``insert_mails``)."""
+    with store._db.write() as conn:
+        return insert_mails(conn, mails, at=at)
 
 
 def entry(n: int, *, title: str | None = None, key: str | None = None,
@@ -96,9 +100,3 @@ def outcome(article_id: int, *, url: str, text: str = TEXT_V1, at: datetime = T0
         summary="Das Joint Venture mit VK und MegaFon baut um.", published=at - timedelta(hours=1),
         matches=(MatchResult(TOPIC, True, 2.5, hits()), MatchResult("sanktionen", False, 0.0)),
         events=evs, **kw)  # type: ignore[arg-type]
-
-
-def alert_mail(delta: Delta, n: int = 0) -> OutgoingMail:
-    return OutgoingMail(message_id=f"<alert.{delta.id}.{n}@news-monitor>", kind="alert",
-                        recipients=("analyse@example.org",), subject=f"[Alibaba] {delta.title}",
-                        raw=f"Subject: {delta.title}\r\n\r\n{delta.url}\r\n".encode())

@@ -3,15 +3,18 @@
 This is the one place that reads a ``Config`` for the parts: each function below turns it
 into the frozen record one consumer needs (``FetchOptions`` for the fetch stage,
 ``ExtractOptions`` for the extract pool, compiled ``Topic`` objects for matching,
-``PipelineSettings``, ``ServiceSettings``), so no stage, the pipeline or the service ever
+``PipelineSettings``, ``ServiceSettings``, ``DeliverySettings`` and the mail settings and
+transport, ``DigestSettings``), so no stage, the pipeline, notify or the service ever
 imports ``monitor.config`` or reads a nested key deep inside.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time as dtime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from monitor.config.model import Config
@@ -19,7 +22,12 @@ from monitor.errors import ConfigError, QueryError
 from monitor.extract.pool import ExtractOptions
 from monitor.fetch.client import FetchOptions
 from monitor.match import Topic, compile_topic
+from monitor.notify.delivery import DeliverySettings
+from monitor.notify.digest import DigestSettings
+from monitor.notify.mailer import MaildirMailer, Mailer, SmtpMailer
+from monitor.notify.settings import MailSettings, SmtpSettings
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
+from monitor.store.records import AlertPolicy
 
 DEFAULT_POLL_INTERVAL = timedelta(minutes=15)
 
@@ -91,7 +99,8 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         # first cycle over thousands of entries never holds thousands of pages in memory.
         articles_in_flight=max(4, 2 * config.fetch.concurrency),
         recheck=alerts.recheck, min_changed_words=alerts.min_changed_words,
-        cluster_window=alerts.cluster_window)
+        cluster_window=alerts.cluster_window,
+        alerts=AlertPolicy(mode=alerts.mode, max_per_hour=alerts.max_per_hour))
 
 
 def service_settings(config: Config) -> ServiceSettings:
@@ -102,3 +111,52 @@ def service_settings(config: Config) -> ServiceSettings:
         listen=config.http.listen, digest_enabled=config.digest.enabled,
         digest_time=config.digest.time, digest_timezone=config.digest.timezone,
         hourly_summary=config.alerts.mode != "off", retention=config.storage.retention)
+
+
+def mail_settings(config: Config, *, to: Sequence[str] | None = None) -> MailSettings:
+    return MailSettings(sender=config.email.sender, to=tuple(to or config.email.to),
+                        subject_prefix=config.email.subject_prefix or "")
+
+
+def smtp_settings(config: Config) -> SmtpSettings | None:
+    smtp = config.email.smtp
+    if smtp is None:
+        return None
+    return SmtpSettings(host=smtp.host, port=smtp.port, security=smtp.security,
+                        username=smtp.username, password=config.smtp_password,
+                        ca_file=str(smtp.ca_file) if smtp.ca_file else None,
+                        timeout=smtp.timeout.total_seconds())
+
+
+def maildir_path(config: Config) -> Path:
+    return config.state_dir / "mail"
+
+
+def make_mailer(config: Config) -> Mailer:
+    settings = smtp_settings(config)
+    return SmtpMailer(settings) if settings else MaildirMailer(maildir_path(config))
+
+
+def transport_label(config: Config) -> str:
+    smtp = config.email.smtp
+    if smtp is None:
+        return f"Maildir {maildir_path(config)}"
+    return f"SMTP {smtp.host}:{smtp.port} ({smtp.security})"
+
+
+def delivery_settings(config: Config) -> DeliverySettings:
+    smtp = config.email.smtp
+    return DeliverySettings(
+        mail=mail_settings(config), maildir=maildir_path(config), smtp=smtp_settings(config),
+        # long enough for one SMTP session of several commands, each up to the timeout
+        lease_seconds=60 + 8 * (smtp.timeout.total_seconds() if smtp else 5))
+
+
+def digest_settings(config: Config, topics: Sequence[Topic]) -> DigestSettings:
+    """The digest job's settings; ``topics`` are the compiled (enabled) topics, in order."""
+    return DigestSettings(
+        timezone=config.digest.timezone, send_empty=config.digest.send_empty,
+        topics=tuple(t.name for t in topics),
+        feeds=tuple(f.name for f in config.enabled_feeds),
+        mail=mail_settings(config, to=config.digest_recipients),
+        archive_dir=config.state_dir / "digests")

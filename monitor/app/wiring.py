@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from monitor.app.settings import (
     ServiceSettings,
     compile_topics,
+    delivery_settings,
+    digest_settings,
     extract_options,
     fetch_options,
     pipeline_settings,
@@ -28,9 +29,7 @@ from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
 from monitor.match import Topic
 from monitor.notify.delivery import Delivery
-
-if TYPE_CHECKING:
-    from monitor.notify.digests import DigestResult
+from monitor.notify.digest import DigestDraft, DigestResult, render_digest, send_digest
 from monitor.pipeline.articles import ArticleProcessor
 from monitor.pipeline.feed import Pipeline
 from monitor.store import Store, open_store
@@ -78,9 +77,12 @@ class App:
 
     async def send_digest(self, *, force: bool = False) -> DigestResult | None:
         """Build and queue the digest of everything since the last one."""
-        from monitor.notify.digests import send_digest  # local: notify.digests imports App
+        return await send_digest(self.store, digest_settings(self.config, self.topics),
+                                 self.clock, force=force)
 
-        return await send_digest(self, force=force)
+    def render_digest(self, now: datetime) -> DigestDraft:
+        """The digest a send at ``now`` would queue, composed but not written anywhere."""
+        return render_digest(self.store, digest_settings(self.config, self.topics), now)
 
 
 def open_store_for(config: Config) -> Store:
@@ -103,11 +105,10 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
     store = open_store_for(config)
     try:
         async with Fetcher(fetch_options(config), clock=clock) as fetcher:
-            delivery = Delivery(config, store, clock)
+            delivery = Delivery(delivery_settings(config), store, clock)
             settings = pipeline_settings(config)
             articles = ArticleProcessor(settings=settings, store=store, fetcher=fetcher,
-                                        extractor=extractor, topics=topics, clock=clock,
-                                        render=delivery.render_alerts)
+                                        extractor=extractor, topics=topics, clock=clock)
             pipeline = Pipeline(settings, store, fetcher, extractor, articles, clock,
                                 rng or random.Random())
             yield App(config, store, fetcher, extractor, topics, delivery, pipeline, clock)

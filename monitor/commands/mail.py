@@ -12,23 +12,22 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from monitor.app.wiring import open_app, open_store_for, utcnow
-from monitor.commands import command
-from monitor.commands.feeds import describe_flush
-from monitor.config.model import Config
-from monitor.errors import DeliveryError
-from monitor.models import OutboxItem, message_id
-from monitor.notify.compose import compose_test
-from monitor.notify.delivery import (
-    Delivery,
+from monitor.app.settings import (
+    delivery_settings,
     mail_settings,
     maildir_path,
     make_mailer,
     smtp_settings,
     transport_label,
 )
-from monitor.notify.digest import render_digest_text
-from monitor.notify.digests import render_digest, send_digest
+from monitor.app.wiring import open_app, open_store_for, utcnow
+from monitor.commands import command
+from monitor.commands.feeds import describe_flush
+from monitor.config.model import Config
+from monitor.errors import DeliveryError
+from monitor.models import OutboxItem, message_id
+from monitor.notify.compose import compose_test, render_digest_text
+from monitor.notify.delivery import Delivery
 from monitor.notify.mailer import diagnose
 from monitor.store import Store
 
@@ -60,7 +59,8 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
 
 
 def _flush(config: Config, store: Store) -> int:
-    report = asyncio.run(Delivery(config, store, utcnow).flush(include_waiting=True))
+    delivery = Delivery(delivery_settings(config), store, utcnow)
+    report = asyncio.run(delivery.flush(include_waiting=True))
     print(describe_flush(report) or "nothing to deliver")
     return 1 if report.failed or report.dead else 0
 
@@ -127,14 +127,14 @@ def digest(args: argparse.Namespace, config: Config) -> int:
 async def _digest(args: argparse.Namespace, config: Config) -> int:
     async with open_app(config) as app:
         if args.preview or args.text:
-            data, ids, _, html = render_digest(app, app.clock())
+            draft = app.render_digest(app.clock())
             if args.text:
-                print(render_digest_text(data))
+                print(render_digest_text(draft.data))
             else:
-                Path(args.preview).write_text(html, encoding="utf-8")
-                print(f"wrote {args.preview} ({len(ids)} events)")
+                Path(args.preview).write_text(draft.html, encoding="utf-8")
+                print(f"wrote {args.preview} ({len(draft.event_ids)} events)")
             return 0
-        result = await send_digest(app, force=True)
+        result = await app.send_digest(force=True)
         report = await app.delivery.flush()
     assert result is not None
     print(f"digest {result.subject!r}: {result.events} events, archived at {result.html_path}")

@@ -143,7 +143,7 @@ class Config(_Section):
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()
     state_dir: Path = Path("var")
-    smtp_password: str | None = Field(None, exclude=True, repr=False)
+    smtp_password: str | None = Field(default=None, exclude=True, repr=False)
     source: Path | None = None
 
     @property

@@ -5,7 +5,9 @@ analyst cares about?". ``text_hash`` decides whether a new revision is stored at
 ``cosmetic_normalise`` strips what must never count as a change (timestamp lines such as
 "Aktualisiert am 12.03.2022, 14:05 Uhr", related-links and teaser blocks, typographic quote
 and dash styles, odd spaces); ``word_diff`` and ``changed_sentences`` compare two versions
-on that normalised text; ``is_material`` and ``short_diff`` judge and render the result.
+on that normalised text; ``is_material`` judges the result. ``trim_segments`` is the one
+rule for showing a diff short (context words around each change, the rest elided with
+``…``): ``short_diff`` renders it as plain text and notify's mail views use it too.
 No I/O, no clock, no store.
 """
 
@@ -14,17 +16,29 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from monitor.models import DiffOp, WordDiff
 
+# Typographic look-alikes folded to their plain forms, written as escapes so every one is
+# visible in review. ``…`` becomes three dots.
 _CHAR_MAP = str.maketrans({
-    **dict.fromkeys("„“”«»‟″〝〞＂", '"'),
-    **dict.fromkeys("‚‘’‹›‛′`´", "'"),
-    **dict.fromkeys("‐‑‒–—―−⁃", "-"),
+    # double quotes: German low and high, English left and right, guillemets, reversed,
+    # double prime, the two CJK double-prime quotes, fullwidth
+    **dict.fromkeys("\u201e\u201c\u201d\u00ab\u00bb\u201f\u2033\u301d\u301e\uff02", '"'),
+    # single quotes: German low, English left and right, single guillemets, reversed,
+    # prime, grave accent, acute accent
+    **dict.fromkeys("\u201a\u2018\u2019\u2039\u203a\u201b\u2032\u0060\u00b4", "'"),
+    # hyphens and dashes: hyphen, non-breaking hyphen, figure dash, en dash, em dash,
+    # horizontal bar, minus sign, hyphen bullet
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043", "-"),
+    # spaces: no-break, figure, thin, hair, narrow no-break, en, em, three- to six-per-em,
+    # medium mathematical
     **dict.fromkeys("\u00a0\u2007\u2009\u200a\u202f\u2002\u2003\u2004\u2005\u2006\u205f", " "),
+    # invisible: soft hyphen, zero-width space/non-joiner/joiner, word joiner, BOM
     **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
-    "…": "...",
+    "\u2026": "...",   # horizontal ellipsis
 })
 
 _DATE = r"\d{1,2}\.\s?(?:\d{1,2}\.|[^\W\d_]{3,}\.?)\s?(?:\d{2,4})?"
@@ -160,7 +174,8 @@ def word_diff(old_title: str, old_text: str, new_title: str, new_text: str) -> W
         segments=segments,
         added_words=sum(len(text.split()) for op, text in segments if op == "+"),
         removed_words=sum(len(text.split()) for op, text in segments if op == "-"),
-        title_changed=_squash(cosmetic_normalise(old_title)) != _squash(cosmetic_normalise(new_title)),
+        title_changed=(_squash(cosmetic_normalise(old_title))
+                       != _squash(cosmetic_normalise(new_title))),
     )
 
 
@@ -199,37 +214,56 @@ def is_material(diff: WordDiff, *, min_words: int = 8, hit_in_changed: bool = Fa
     return diff.title_changed or changed >= min_words or hit_in_changed
 
 
-def _context_pieces(words: list[str], context: int, first: bool, last: bool) -> list[str]:
-    if len(words) <= (context if first or last else 2 * context):
-        return words
-    if first:
-        return ["…", *words[-context:]]
-    if last:
-        return [*words[:context], "…"]
-    return [*words[:context], "…", *words[-context:]]
+ELISION = "…"
+Segment = tuple[DiffOp, str]
 
 
-def _render_pieces(diff: WordDiff, context: int) -> list[str]:
-    pieces: list[str] = []
-    last_index = len(diff.segments) - 1
-    for index, (op, text) in enumerate(diff.segments):
-        words = text.split()
+def trim_segments(segments: Sequence[Segment], *, context: int, max_changes: int | None = None,
+                  min_elided: int = 1) -> tuple[Segment, ...]:
+    """The one trimming rule: unchanged runs cut to ``context`` words next to each change.
+
+    The text before the first change keeps only its last ``context`` words, the text after
+    the last change only its first ones, and a run between two changes both ends; what is
+    cut becomes one ``…`` word, and only when it stands for at least ``min_elided`` words.
+    After ``max_changes`` changes the rest of the diff is one ``…``. Unchanged runs come back
+    as single-spaced words (empty ones are dropped); changes come back as they are.
+    """
+    out: list[Segment] = []
+    changes = 0
+    last = len(segments) - 1
+    for index, (op, text) in enumerate(segments):
         if op == "=":
-            pieces.extend(_context_pieces(words, context, index == 0, index == last_index))
-        else:
-            pieces.append(f"[{op}{text}{op}]")
-    return pieces
+            kept = _trim_run(text.split(), head=0 if index == 0 else context,
+                             tail=0 if index == last else context, min_elided=min_elided)
+            out.extend([("=", " ".join(kept))] if kept else [])
+            continue
+        changes += 1
+        if max_changes is not None and changes > max_changes:
+            out.append(("=", ELISION))
+            break
+        out.append((op, text))
+    return tuple(out)
+
+
+def _trim_run(words: list[str], *, head: int, tail: int, min_elided: int) -> list[str]:
+    """``head`` words, ``…`` and ``tail`` words, or all of them when too few would be cut."""
+    if len(words) - head - tail < min_elided:
+        return words
+    return [*words[:head], ELISION, *words[len(words) - tail:]]
 
 
 def short_diff(diff: WordDiff, *, context: int = 6, max_chars: int = 600) -> str:
     """A compact plain rendering: "… context [-removed-] [+added words+] context …".
 
-    Unchanged text beyond ``context`` words of a change is elided with "…"; the result is cut
-    at a word boundary to at most ``max_chars`` characters. Empty when the body is unchanged.
+    Unchanged text beyond ``context`` words of a change is elided with "…" (``trim_segments``);
+    the result is cut at a word boundary to at most ``max_chars`` characters. Empty when the
+    body is unchanged. The ``deltas`` command and the logs print it.
     """
     if not any(op != "=" for op, _ in diff.segments):
         return ""
-    pieces = _render_pieces(diff, context)
+    pieces: list[str] = []
+    for op, text in trim_segments(diff.segments, context=context):
+        pieces.extend(text.split() if op == "=" else [f"[{op}{text}{op}]"])
     rendered = " ".join(pieces)
     return rendered if len(rendered) <= max_chars else _fit(pieces, max_chars - 2)
 

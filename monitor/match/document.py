@@ -124,7 +124,8 @@ def index_field(name: str, text: str, normaliser: Normaliser) -> FieldIndex:
 def build_document(
     title: str, summary: str, text: str, normaliser: Normaliser, digest: str = ""
 ) -> Document:
-    fields = tuple(index_field(n, t, normaliser) for n, t in zip(FIELDS, (title, summary, text), strict=True))
+    texts = (title, summary, text)
+    fields = tuple(index_field(n, t, normaliser) for n, t in zip(FIELDS, texts, strict=True))
     digest = digest or content_digest(title, summary, text)
     return Document(digest, fields)  # type: ignore[arg-type]
 

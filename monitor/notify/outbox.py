@@ -1,16 +1,23 @@
-"""The outbox flush: hand pending mails to a mailer, record each outcome, back off on failure.
+"""The outbox flush: render what waits unrendered, hand pending mails to a mailer, record each
+outcome, back off on failure.
 
-The store is reached only through the small ``OutboxStore`` protocol (claim, mark sent, mark
-failed), so this module never imports the store. A mail is marked sent only after the server
-accepted it; a transient failure is retried with capped exponential backoff and jitter; a
-permanent failure, or too many attempts, makes it dead so it never blocks the queue; one
-mail's failure never stops the others. Mails are claimed one at a time, each under a lease
-long enough for one SMTP session, so a second process never sends a mail this one is
-still sending, and a mail left leased by a killed process is free again once its lease ends.
+The store is reached only through the small ``OutboxStore`` protocol (claim, mark rendered,
+sent or failed), so this module never imports the store. An alert is queued with its event
+and no bytes; the first time it is claimed, the caller's ``render`` builds the mail from the
+event's delta (handed out with the claimed item, so its cluster is current), the bytes are
+stored on the row, then sent; every retry resends those same bytes. A mail that cannot be
+built is dead with the reason, and its event stays. A mail is marked sent only after the
+server accepted it; a transient failure is retried with capped exponential backoff and
+jitter (``monitor.backoff``); a permanent failure, or too many attempts, makes it dead so it
+never blocks the queue; one mail's failure never stops the others. Mails are claimed one at
+a time, each under a lease long enough for one SMTP session, so a second process never sends
+a mail this one is still sending, and a mail left leased by a killed process is free again
+once its lease ends.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -18,16 +25,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from monitor import backoff
 from monitor.errors import PermanentDeliveryError, StoreError, TransientDeliveryError
-from monitor.models import OutboxItem, OutgoingMail
+from monitor.models import Delta, OutboxItem, OutgoingMail
 from monitor.notify.mailer import Mailer
 
 log = logging.getLogger(__name__)
+
+# Builds an alert from its delta, with the Message-ID it was queued under, at a time.
+RenderAlert = Callable[[Delta, str, datetime], OutgoingMail]
 
 
 class OutboxStore(Protocol):
     def claim_pending(self, now: datetime, *, limit: int = 20,
                       lease_seconds: float = 120) -> Sequence[OutboxItem]: ...
+
+    def mark_rendered(self, item_id: int, *, subject: str, recipients: Sequence[str],
+                      raw: bytes) -> None: ...
 
     def mark_sent(self, item_id: int, *, at: datetime, response: str) -> None: ...
 
@@ -44,24 +58,21 @@ class FlushReport:
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
+class _Policy:
     base_delay: float
     max_delay: float
     max_attempts: int
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds before attempt ``attempt + 1``: exponential, capped, jittered (50–100 %)."""
-        capped = min(self.max_delay, self.base_delay * 2 ** min(attempt - 1, 30))
-        return capped * (0.5 + rng.random() / 2)
+    rng: random.Random
+    render: RenderAlert
 
 
 async def flush_outbox(store: OutboxStore, mailer: Mailer, *, clock: Callable[[], datetime],
-                       limit: int = 50, base_delay: float = 60, max_delay: float = 6 * 3600,
+                       render: RenderAlert, limit: int = 50,
+                       base_delay: float = 60, max_delay: float = 6 * 3600,
                        max_attempts: int = 20, rng: random.Random | None = None,
                        lease_seconds: float = 300) -> FlushReport:
     """Try each due mail once (at most ``limit``); returns what happened."""
-    policy = Backoff(base_delay, max_delay, max_attempts)
-    chance = rng or random.Random()
+    policy = _Policy(base_delay, max_delay, max_attempts, rng or random.Random(), render)
     outcomes: list[tuple[str, str]] = []
     tried: set[int] = set()
     while len(outcomes) < limit:
@@ -69,7 +80,7 @@ async def flush_outbox(store: OutboxStore, mailer: Mailer, *, clock: Callable[[]
         if not claimed or claimed[0].id in tried:
             break
         tried.add(claimed[0].id)
-        outcomes.append(await _deliver_recorded(store, mailer, claimed[0], clock, policy, chance))
+        outcomes.append(await _deliver_recorded(store, mailer, claimed[0], clock, policy))
     errors = tuple(error for _, error in outcomes if error)
     return FlushReport(sent=sum(o == "sent" for o, _ in outcomes),
                        failed=sum(o == "failed" for o, _ in outcomes),
@@ -77,41 +88,60 @@ async def flush_outbox(store: OutboxStore, mailer: Mailer, *, clock: Callable[[]
 
 
 async def _deliver_recorded(store: OutboxStore, mailer: Mailer, item: OutboxItem,
-                            clock: Callable[[], datetime], policy: Backoff,
-                            rng: random.Random) -> tuple[str, str]:
+                            clock: Callable[[], datetime], policy: _Policy) -> tuple[str, str]:
     """Deliver one item; a store failure while recording it is reported, not raised."""
     try:
-        return await _deliver(store, mailer, item, clock, policy, rng)
+        return await _deliver(store, mailer, item, clock, policy)
     except StoreError as exc:
         log.error("outbox_record_failed message_id=%s error=%s", item.message_id, exc)
         return "error", f"{item.message_id}: cannot record outcome: {exc}"
 
 
 async def _deliver(store: OutboxStore, mailer: Mailer, item: OutboxItem,
-                   clock: Callable[[], datetime], policy: Backoff,
-                   rng: random.Random) -> tuple[str, str]:
+                   clock: Callable[[], datetime], policy: _Policy) -> tuple[str, str]:
     if not item.raw:
-        return _fail(store, item, clock(), item.last_error or "the mail could not be built")
+        if item.event_id is None:
+            return _fail(store, item, clock(), item.last_error or "the mail could not be built")
+        rendered = _render(store, item, clock(), policy.render)
+        if isinstance(rendered, str):
+            return _fail(store, item, clock(), rendered)
+        item = rendered
     try:
         reply = await mailer.send(_mail(item))
     except PermanentDeliveryError as exc:
         return _fail(store, item, clock(), str(exc))
     except TransientDeliveryError as exc:
-        return _retry(store, item, clock(), str(exc), policy, rng)
+        return _retry(store, item, clock(), str(exc), policy)
     except Exception as exc:  # a mailer bug must not stop the other mails
         log.exception("outbox_unexpected message_id=%s", item.message_id)
-        return _retry(store, item, clock(), f"unexpected {type(exc).__name__}: {exc}", policy, rng)
+        return _retry(store, item, clock(), f"unexpected {type(exc).__name__}: {exc}", policy)
     store.mark_sent(item.id, at=clock(), response=reply)
     log.info("outbox_sent message_id=%s attempts=%d", item.message_id, item.attempts + 1)
     return "sent", ""
 
 
+def _render(store: OutboxStore, item: OutboxItem, now: datetime,
+            render: RenderAlert) -> OutboxItem | str:
+    """The item with its alert rendered from its event and stored; the reason if it cannot
+    be built."""
+    if item.delta is None:
+        return "cannot build the mail: its event is no longer stored"
+    try:
+        mail = render(item.delta, item.message_id, now)
+    except Exception as exc:
+        log.exception("mail_unbuildable message_id=%s", item.message_id)
+        return f"cannot build the mail: {type(exc).__name__}: {exc}"
+    store.mark_rendered(item.id, subject=mail.subject, recipients=mail.recipients, raw=mail.raw)
+    return dataclasses.replace(item, subject=mail.subject, recipients=mail.recipients,
+                               raw=mail.raw)
+
+
 def _retry(store: OutboxStore, item: OutboxItem, now: datetime, error: str,
-           policy: Backoff, rng: random.Random) -> tuple[str, str]:
+           policy: _Policy) -> tuple[str, str]:
     attempt = item.attempts + 1
     if attempt >= policy.max_attempts:
         return _fail(store, item, now, f"gave up after {attempt} attempts: {error}")
-    wait = policy.delay(attempt, rng)
+    wait = backoff.delay(attempt, base=policy.base_delay, cap=policy.max_delay, rng=policy.rng)
     store.mark_failed(item.id, at=now, error=error, dead=False,
                       next_attempt_at=now + timedelta(seconds=wait))
     log.warning("outbox_retry message_id=%s attempt=%d wait_s=%.0f error=%s",

@@ -3,8 +3,9 @@
 One Environment renders every template with ``autoescape=True`` whatever the file name (the
 plain-text templates opt out explicitly inside an ``{% autoescape false %}`` block), with
 StrictUndefined so a missing value is an error and never an empty string. The helpers turn
-records into small template-friendly views: highlighted snippet parts, a trimmed word diff,
-local times, German numbers and links that are only ever http(s).
+records into small template-friendly views: highlighted snippet parts, the word diff trimmed
+by the deltas stage's one rule (``trim_segments``), local times, German numbers and links
+that are only ever http(s).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from monitor.deltas.diff import trim_segments
 from monitor.models import Delta, DiffOp, Hit, WordDiff
 from monitor.notify.headers import one_line
 
@@ -108,34 +110,16 @@ def hit_parts(hit: Hit) -> tuple[tuple[bool, str], ...]:
     return tuple(parts)
 
 
-def trim_diff(diff: WordDiff | None, *, context: int,
+def diff_view(diff: WordDiff | None, *, context: int,
               max_changes: int) -> tuple[tuple[DiffOp, str], ...]:
-    """The diff's segments with long unchanged runs cut to ``context`` words on each side."""
+    """The diff as the templates show it: ``trim_segments`` cutting unchanged runs to
+    ``context`` words around each change (a single word is never replaced by ``…``), at most
+    ``max_changes`` changes, empty segments dropped."""
     if diff is None:
         return ()
-    out: list[tuple[DiffOp, str]] = []
-    changes = 0
-    last = len(diff.segments) - 1
-    for index, (op, text) in enumerate(diff.segments):
-        if op != "=":
-            changes += 1
-            if changes > max_changes:
-                out.append(("=", "…"))
-                break
-            out.append((op, text))
-            continue
-        out.append(("=", _trim_equal(text, context, first=index == 0, final=index == last)))
-    return tuple((op, text.strip()) for op, text in out if text.strip())
-
-
-def _trim_equal(text: str, context: int, *, first: bool, final: bool) -> str:
-    words = text.split()
-    keep_head = 0 if first else context
-    keep_tail = 0 if final else context
-    if len(words) <= keep_head + keep_tail + 1:
-        return " ".join(words)
-    tail = words[len(words) - keep_tail:] if keep_tail else []
-    return " ".join([*words[:keep_head], "…", *tail])
+    trimmed = trim_segments(diff.segments, context=context, max_changes=max_changes,
+                            min_elided=2)
+    return tuple((op, text.strip()) for op, text in trimmed if text.strip())
 
 
 def delta_view(delta: Delta, *, tz: str = DEFAULT_TZ, context: int = 25,
@@ -151,7 +135,7 @@ def delta_view(delta: Delta, *, tz: str = DEFAULT_TZ, context: int = 25,
                    for h in delta.hits),
         link=link,
         link_note="" if link else LINK_DROPPED,
-        diff=trim_diff(delta.diff, context=context, max_changes=max_changes),
+        diff=diff_view(delta.diff, context=context, max_changes=max_changes),
     )
 
 

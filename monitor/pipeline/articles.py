@@ -2,9 +2,12 @@
 
 For each new feed entry (and each scheduled re-check of a matching article) this module
 fetches the linked page (or keeps the feed summary), extracts it, evaluates every topic,
-decides which events happen (``new``, or a material ``updated``), finds the story's cluster,
-and writes revision, matches, events and alert mails in one store transaction. Failures of
-one page fall back to the feed summary, marked; they never stop the feed.
+decides which events happen (``new``, or a material ``updated``) and hands the store one
+``ArticleOutcome`` of plain values: the store writes revision, matches and events, finds a new
+article's cluster from its signature (``ClusterQuery``) and queues or folds the alerts (the
+settings' ``AlertPolicy``), all in one transaction. The store is reached through the
+``ArticleStore`` protocol of exactly the methods used here. Failures of one page fall back to
+the feed summary, marked; they never stop the feed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Protocol
 
 from monitor.deltas import cluster
 from monitor.deltas import diff as deltas
@@ -24,14 +27,38 @@ from monitor.extract.html import summary_page
 from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
 from monitor.match import Topic, article_document, page_document
-from monitor.models import Delta, FeedEntry, FeedState, MatchResult, OutgoingMail, Page, Revision
+from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
-from monitor.store import Store
-from monitor.store.records import ArticleOutcome, NewEvent, RecheckItem
+from monitor.store.records import (
+    ArticleOutcome,
+    ArticleRef,
+    ClusterQuery,
+    NewEvent,
+    RecheckItem,
+    SavedOutcome,
+)
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[list[Delta]], list[OutgoingMail]]
+
+class ArticleStore(Protocol):
+    """The store as the article stage uses it."""
+
+    def link_known(self, feed_id: int, key: str, url: str) -> int | None: ...
+
+    def upsert_article(self, url: str, *, at: datetime, title: str, source: str,
+                       site_name: str = "", entry: tuple[int, str] | None = None) -> ArticleRef: ...
+
+    def entry_article(self, feed_id: int, key: str) -> int | None: ...
+
+    def baseline_revision(self, article_id: int, topic: str) -> Revision | None: ...
+
+    def check_schedule(self, article_id: int) -> tuple[datetime | None, int]: ...
+
+    def set_recheck(self, article_id: int, *, next_check_at: datetime | None, stage: int,
+                    etag: str | None = None, last_modified: str | None = None) -> None: ...
+
+    def save_outcome(self, outcome: ArticleOutcome) -> SavedOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +87,15 @@ class Source:
 class ArticleProcessor:
     """Turns entries and re-checks into stored revisions, matches and events."""
 
-    def __init__(self, *, settings: PipelineSettings, store: Store, fetcher: Fetcher,
-                 extractor: Extractor, topics: Sequence[Topic], clock: Callable[[], datetime],
-                 render: Render | None = None) -> None:
+    def __init__(self, *, settings: PipelineSettings, store: ArticleStore, fetcher: Fetcher,
+                 extractor: Extractor, topics: Sequence[Topic],
+                 clock: Callable[[], datetime]) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
-        self.extractor, self.topics, self.clock, self.render = extractor, topics, clock, render
+        self.extractor, self.topics, self.clock = extractor, topics, clock
         # Articles in flight at once (fetched page, extraction, matching): bounded, so a
         # first cycle over thousands of entries never holds thousands of pages in memory.
         self._slots = asyncio.Semaphore(settings.articles_in_flight)
         self._in_flight: dict[str, asyncio.Future[None]] = {}
-        self._clusters = cluster.RollingIndex()
 
     async def process(self, feed: FeedSpec, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
@@ -190,9 +216,10 @@ class ArticleProcessor:
             source=source.name, url=page.canonical_url or source.url, summary=source.summary,
             published=source.published or page.date, matches=results, events=events,
             signature=sig or None, next_check_at=next_check, check_stage=check_stage,
-            etag=validators[0], last_modified=validators[1])
-        saved = self.store.save_outcome(outcome, render=self.render, one_new_per_cluster=True,
-                                        **(self._clustering(sig) if first else {}))
+            etag=validators[0], last_modified=validators[1],
+            cluster=self._cluster_query(sig) if first else None,
+            alerts=self.settings.alerts, one_new_per_cluster=True)
+        saved = self.store.save_outcome(outcome)
         matched = tuple(r.topic for r in results if r.matched)
         return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
 
@@ -219,13 +246,12 @@ class ArticleProcessor:
             return False
         return bool(topic.evaluate(article_document(title="", text=sentences)).hits)
 
-    def _clustering(self, sig: bytes) -> dict[str, Any]:
+    def _cluster_query(self, sig: bytes) -> ClusterQuery | None:
         """How the store finds a new article's cluster, inside its write transaction: two
         copies of a story saved in one cycle (or by two processes) cannot both miss."""
-        def find(rows: list[tuple[int, int, bytes]]) -> int | None:
-            return self._clusters.find(rows, sig)
-        return {"cluster_since": self.clock() - self.settings.cluster_window,
-                "find_cluster": find}
+        if not sig:
+            return None
+        return ClusterQuery(signature=sig, since=self.clock() - self.settings.cluster_window)
 
     def _schedule(self, article_id: int, results: Sequence[MatchResult],
                   stage: int | None) -> tuple[datetime | None, int]:

@@ -4,6 +4,7 @@ deltas). Every failure becomes a recorded outcome, never the end of a cycle.
 This is the thin orchestrator: it calls each stage in order, turns
 ``FetchError`` and ``ParseError`` into data (counted, backed off, shown in ``feeds`` and the
 digest), and hands the new entries to the article stage in ``monitor.pipeline.articles``.
+The store is reached through the ``FeedStore`` protocol of exactly the methods used here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from monitor import backoff
 from monitor.errors import FetchError, ParseError
@@ -26,9 +28,34 @@ from monitor.models import FeedEntry, FeedState, FetchResult, ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.pipeline.articles import ArticleProcessor, EntryResult
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
-from monitor.store import Store
+from monitor.store.records import EntryChanges, RecheckItem
 
 log = logging.getLogger(__name__)
+
+
+class FeedStore(Protocol):
+    """The store as one feed's poll uses it."""
+
+    def claim_due_feeds(self, now: datetime, *, names: Sequence[str] | None = None,
+                        due_only: bool = True, lease_seconds: float = 300) -> list[FeedState]: ...
+
+    def record_entries(self, feed_id: int, entries: Sequence[FeedEntry], *,
+                       at: datetime) -> EntryChanges: ...
+
+    def mark_guid_unstable(self, feed_id: int) -> None: ...
+
+    def pending_entries(self, feed_id: int) -> list[FeedEntry]: ...
+
+    def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None: ...
+
+    def record_poll_success(self, feed_id: int, *, at: datetime, status: str,
+                            etag: str | None, last_modified: str | None,
+                            next_poll_at: datetime, new_entries: int) -> None: ...
+
+    def record_poll_failure(self, feed_id: int, *, at: datetime, status: str, error: str,
+                            next_poll_at: datetime) -> int: ...
+
+    def due_rechecks(self, now: datetime, *, limit: int = 50) -> list[RecheckItem]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +79,7 @@ class Pipeline:
     """The stages and their shared parts, handed in by the wiring in ``monitor.app``."""
 
     settings: PipelineSettings
-    store: Store
+    store: FeedStore
     fetcher: Fetcher
     extractor: Extractor
     articles: ArticleProcessor
@@ -63,7 +90,6 @@ class Pipeline:
         """Every scheduled re-check of a matching article that is due now, in turn."""
         return [await self.articles.recheck(item)
                 for item in self.store.due_rechecks(self.clock())]
-
 
     async def run_cycle(self, *, due_only: bool = True,
                         names: Sequence[str] | None = None) -> list[FeedOutcome]:

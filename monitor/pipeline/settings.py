@@ -1,13 +1,17 @@
 """The settings of the pipeline: the feeds to poll and the rules of the article stage.
 
 Small frozen records built once by the wiring (``monitor.app.settings``) from the
-configuration; the pipeline reads only these, never the configuration itself.
+configuration; the pipeline reads only these, never the configuration itself. The alert
+policy travels with each article's outcome to the store, which queues or folds the alerts
+of the events it records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+
+from monitor.store.records import AlertPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +37,7 @@ class PipelineSettings:
                                       timedelta(hours=24), timedelta(hours=72))
     min_changed_words: int = 8
     cluster_window: timedelta = timedelta(hours=72)
+    alerts: AlertPolicy | None = None      # None: the events are recorded, nobody is mailed
 
     @property
     def enabled_names(self) -> tuple[str, ...]:

@@ -1,27 +1,30 @@
 """Storage of news-monitor: one interface, SQLite by default, PostgreSQL by URL.
 
 Re-exports ``open_store``/``Store`` and the store's records; the modules below own one
-concern each (feeds, entries, articles, events, outbox, digests, retention), ``dialect``
-is the only place that knows SQLite from PostgreSQL, ``migrations`` the numbered schema
-steps applied at open.
+concern each (feeds, entries, articles, events, alerts, outbox, digests, retention),
+``dialect`` is the only place that knows SQLite from PostgreSQL, ``migrations`` the
+numbered schema steps applied at open.
 """
 
 from __future__ import annotations
 
 from monitor.store.facade import Store, open_store
 from monitor.store.records import (
+    AlertPolicy,
     ArticleOutcome,
     ArticleRef,
+    ClusterQuery,
+    DeadLetter,
     DigestRow,
     EntryChanges,
     NewEvent,
     RecheckItem,
     SavedOutcome,
     StoredText,
-    message_id_for,
 )
 
 __all__ = [
-    "ArticleOutcome", "ArticleRef", "DigestRow", "EntryChanges", "NewEvent", "RecheckItem",
-    "SavedOutcome", "Store", "StoredText", "message_id_for", "open_store",
+    "AlertPolicy", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter", "DigestRow",
+    "EntryChanges", "NewEvent", "RecheckItem", "SavedOutcome", "Store", "StoredText",
+    "open_store",
 ]

@@ -2,8 +2,9 @@
 
 Owns the ``articles`` and ``revisions`` tables for reading and for the small writes made
 outside ``save_outcome``: an article is one row per canonical URL however many feeds carry
-it (``upsert_article``/``link_entry``), a tombstoned URL is never created again, and
-re-checks of recent articles are handed out under a lease like feed polls.
+it (``upsert_article``/``link_known`` link each feed's entry to it), a tombstoned URL is
+never created again, and re-checks of recent articles are handed out under a lease like
+feed polls. ``signatures_since`` is what ``save_outcome`` finds a new article's cluster in.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
 from monitor.store.leases import FREE, claim
 from monitor.store.records import ArticleRef, RecheckItem, StoredText
-from monitor.store.schema import articles, entries, events, feeds, matches, revisions
+from monitor.store.schema import articles, entries, events, matches, revisions
 from monitor.store.tombstones import tombstoned_urls
 
 RECHECK_LEASE_SECONDS = 300.0
@@ -74,10 +75,11 @@ def _attached_revision(conn: Connection, article_id: int, topic: str) -> int | N
     """The first revision of an article matching the topic: when wire copy attached."""
     if not cluster_alerted(conn, article_id, topic):
         return None
-    return conn.scalar(select(func.min(revisions.c.id))
-                       .join(matches, matches.c.revision_id == revisions.c.id)
-                       .where(revisions.c.article_id == article_id, matches.c.topic == topic,
-                              matches.c.matched))
+    first = conn.scalar(select(func.min(revisions.c.id))
+                        .join(matches, matches.c.revision_id == revisions.c.id)
+                        .where(revisions.c.article_id == article_id, matches.c.topic == topic,
+                               matches.c.matched))
+    return None if first is None else int(first)
 
 
 def signatures_since(conn: Connection, since: datetime) -> list[tuple[int, int, bytes]]:
@@ -100,11 +102,6 @@ class ArticlesMixin(StoreBase):
                 _link(conn, *entry, ref.id)
             return ref
 
-    def find_article(self, url: str) -> int | None:
-        """The id of the article stored under this canonical URL, if any."""
-        with self._db.read() as conn:
-            return conn.scalar(select(articles.c.id).where(articles.c.url == url))
-
     def link_known(self, feed_id: int, key: str, url: str) -> int | None:
         """Links the entry to the article stored under ``url`` if that article was evaluated
         (has a revision); returns its id, or None when the page still has to be processed.
@@ -115,33 +112,6 @@ class ArticlesMixin(StoreBase):
                 return None
             _link(conn, feed_id, key, article_id)
             return int(article_id)
-
-    def link_entry(self, feed_id: int, key: str, article_id: int) -> None:
-        with self._db.write() as conn:
-            _link(conn, feed_id, key, article_id)
-
-    def article_sources(self, article_id: int) -> list[str]:
-        query = (select(feeds.c.name).distinct().join(entries, entries.c.feed_id == feeds.c.id)
-                 .where(entries.c.article_id == article_id).order_by(feeds.c.name))
-        with self._db.read() as conn:
-            return list(conn.scalars(query))
-
-    def latest_revision(self, article_id: int) -> Revision | None:
-        with self._db.read() as conn:
-            return to_revision(latest_revision_row(conn, article_id))
-
-    def revision(self, revision_id: int) -> Revision | None:
-        with self._db.read() as conn:
-            return to_revision(conn.execute(
-                select(revisions).where(revisions.c.id == revision_id)).first())
-
-    def last_alerted_revision(self, article_id: int, topic: str) -> Revision | None:
-        latest = (select(events.c.revision_id)
-                  .where(events.c.article_id == article_id, events.c.topic == topic)
-                  .order_by(events.c.id.desc()).limit(1).scalar_subquery())
-        with self._db.read() as conn:
-            return to_revision(conn.execute(
-                select(revisions).where(revisions.c.id == latest)).first())
 
     def baseline_revision(self, article_id: int, topic: str) -> Revision | None:
         """What a change is measured against: the last alerted revision,
@@ -186,10 +156,6 @@ class ArticlesMixin(StoreBase):
                                first_seen=r.first_seen, extract_status=r.extract_status)
                     for r in conn.execute(query)]
 
-    def recent_signatures(self, since: datetime) -> list[tuple[int, int, bytes]]:
-        with self._db.read() as conn:
-            return signatures_since(conn, since)
-
     def check_schedule(self, article_id: int) -> tuple[datetime | None, int]:
         """The article's next re-check and how many re-checks it had."""
         query = select(articles.c.next_check_at, articles.c.check_stage).where(
@@ -197,11 +163,3 @@ class ArticlesMixin(StoreBase):
         with self._db.read() as conn:
             row = conn.execute(query).first()
         return (row.next_check_at, row.check_stage) if row is not None else (None, 0)
-
-    def cluster_sources(self, cluster_id: int) -> list[tuple[str, str]]:
-        query = (select(articles.c.source, articles.c.url)
-                 .where(articles.c.cluster_id == cluster_id)
-                 .order_by(articles.c.first_seen, articles.c.id))
-        with self._db.read() as conn:
-            return [(r.source, r.url) for r in conn.execute(query)]
-

@@ -2,7 +2,7 @@
 
 Owns the ``digests`` table and the events' ``digest_id``. ``create_digest`` writes the
 digest row, assigns its events and queues its mail in one transaction, so an event is in
-exactly one digest and a digest never exists without its mail. ``last_digest`` reports
+exactly one digest and a digest never exists without its mail. ``last_sent_digest`` reports
 ``sent_at`` from the digest's outbox row: a digest counts as sent only once SMTP took it.
 A digest whose mail was never sent (still pending, or dead) and is not being sent right now
 is *stale*: the next digest takes over its events (``digest_candidates``) and
@@ -56,11 +56,6 @@ def _drop_stale(conn: Connection, now: datetime) -> list[int]:
 
 
 class DigestsMixin(StoreBase):
-    def undigested_events(self, until: datetime) -> list[Delta]:
-        with self._db.read() as conn:
-            return load_deltas(conn, events.c.digest_id.is_(None),
-                               events.c.detected_at <= until, order=OLDEST_FIRST)
-
     def digest_candidates(self, until: datetime) -> list[Delta]:
         """Events a digest made at ``until`` covers: those in no digest, and those of stale
         digests (never sent), oldest first."""
@@ -98,9 +93,6 @@ class DigestsMixin(StoreBase):
         log.info("digest_created id=%d events=%d message_id=%s", digest_id, len(event_ids),
                  mail.message_id)
         return digest_id
-
-    def last_digest(self) -> DigestRow | None:
-        return self._last_digest()
 
     def _last_digest(self, *where: Any) -> DigestRow | None:
         query = (select(digests, outbox.c.sent_at)

@@ -2,8 +2,9 @@
 
 Owns reading the ``events`` table into ``Delta`` records: hits and diff decoded from their
 JSON columns, ``cluster_size`` and ``also_reported_by`` taken from the articles sharing the
-event's cluster. ``load_deltas`` is shared by ``save_outcome`` (the deltas handed to the
-render callback) and digests, so every caller sees deltas built the same way.
+event's cluster. ``load_deltas`` is shared by ``save_outcome`` (the deltas it inserted),
+the outbox (an alert's delta, loaded when it is rendered, so its cluster is current) and
+digests, so every caller sees deltas built the same way.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _delta(row: Row[Any], sources: list[str]) -> Delta:
         cluster_size=max(len(sources), 1), thread_id=row.thread_id)
 
 
-def load_deltas(conn: Connection, *where: Any, order: tuple[Any, ...] = NEWEST_FIRST) -> list[Delta]:
+def load_deltas(conn: Connection, *where: Any,
+                order: tuple[Any, ...] = NEWEST_FIRST) -> list[Delta]:
     """Deltas of the events matching ``where``, with their cluster filled in."""
     rows = conn.execute(_QUERY.where(*where).order_by(*order)).all()
     clusters = _cluster_sources(conn, {r.cluster_id for r in rows if r.cluster_id is not None})

@@ -58,11 +58,6 @@ class FeedsMixin(StoreBase):
         with self._db.read() as conn:
             return [_to_state(r) for r in conn.execute(query)]
 
-    def get_feed(self, name: str) -> FeedState | None:
-        with self._db.read() as conn:
-            row = conn.execute(_state_query().where(feeds.c.name == name)).first()
-        return _to_state(row) if row else None
-
     def feed_counts(self) -> tuple[int, int]:
         """(active feeds, of them failing): for the service's status line, without rows."""
         failing = func.sum(case((feeds.c.consecutive_errors > 0, 1), else_=0))
@@ -81,7 +76,7 @@ class FeedsMixin(StoreBase):
         with self._db.write() as conn:
             ids = claim(conn, feeds, *conds, now=now, owner=self.owner, seconds=lease_seconds)
             rows = conn.execute(select(feeds).where(feeds.c.id.in_(ids))
-                                .order_by(feeds.c.name)) if ids else []
+                                .order_by(feeds.c.name)).all() if ids else []
             claimed = [_to_state(r) for r in rows]
         log.debug("feeds_claimed owner=%s count=%d", self.owner, len(claimed))
         return claimed
@@ -119,22 +114,25 @@ class FeedsMixin(StoreBase):
 
 
 def _sync_all(conn: Connection, wanted: dict[str, str]) -> None:
-    stored = {r.name: r for r in conn.execute(select(feeds.c.id, feeds.c.name, feeds.c.url))}
+    rows = conn.execute(select(feeds.c.id, feeds.c.name, feeds.c.url))
+    stored = {str(r.name): (int(r.id), str(r.url)) for r in rows}
     for name, url in wanted.items():
         _sync_one(conn, name, url, stored.get(name))
-    gone = [r.id for name, r in stored.items() if name not in wanted]
+    gone = [feed_id for name, (feed_id, _) in stored.items() if name not in wanted]
     if gone:
         conn.execute(update(feeds).where(feeds.c.id.in_(gone)).values(active=False))
         log.info("feeds_deactivated count=%d", len(gone))
 
 
-def _sync_one(conn: Connection, name: str, url: str, stored: Row[Any] | None) -> None:
+def _sync_one(conn: Connection, name: str, url: str, stored: tuple[int, str] | None) -> None:
+    """Adds the feed, or reactivates it (its poll state reset when its URL changed)."""
     if stored is None:
         conn.execute(insert(feeds).values(name=name, url=url, active=True))
         log.info("feed_added feed=%s url=%s", name, url)
         return
+    feed_id, stored_url = stored
     values: dict[str, Any] = {"active": True}
-    if stored.url != url:
+    if stored_url != url:
         values |= {"url": url, **_RESET_ON_URL_CHANGE}
         log.info("feed_url_changed feed=%s url=%s", name, url)
-    conn.execute(update(feeds).where(feeds.c.id == stored.id).values(**values))
+    conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))

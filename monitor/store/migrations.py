@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, func, insert, inspect, select
+from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from monitor.errors import StoreError
 from monitor.store.dialect import lock_for_migrations
-from monitor.store.schema import metadata, schema_migrations
+from monitor.store.schema import metadata, outbox, schema_migrations
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,16 @@ def _baseline(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _outbox_event(conn: Connection) -> None:
+    """Alerts are queued with their event and rendered when sent: ``outbox.event_id``."""
+    conn.execute(text("ALTER TABLE outbox ADD COLUMN event_id INTEGER "
+                      "REFERENCES events (id) ON DELETE SET NULL"))
+    next(i for i in outbox.indexes if i.name == "ix_outbox_event").create(conn)
+
+
 MIGRATIONS: tuple[tuple[int, Step], ...] = (
     (1, _baseline),
+    (2, _outbox_event),
 )
 
 
@@ -59,7 +67,8 @@ def apply_migrations(conn: Connection, where: str,
 def _current_version(conn: Connection) -> int | None:
     if not inspect(conn).has_table(schema_migrations.name):
         return None
-    return conn.scalar(select(func.max(schema_migrations.c.version)))
+    version = conn.scalar(select(func.max(schema_migrations.c.version)))
+    return None if version is None else int(version)
 
 
 def _record(conn: Connection, versions: list[int]) -> None:

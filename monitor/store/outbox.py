@@ -1,13 +1,15 @@
-"""The outbox: rendered mails wait here until the SMTP server has accepted them.
+"""The outbox: mails wait here until the SMTP server has accepted them.
 
-Owns the ``outbox`` and ``alert_folds`` tables. ``insert_mails`` is used inside other
-transactions too (alerts with their events, a digest with its mail), so an event and its
-mail are committed together or not at all; it also takes two markers from the render
-callback: a ``DeadLetter`` (a mail that could not be built: stored dead with its error, so
-it never blocks the queue) and a ``FoldedAlert`` (a delta over the hourly cap or in hourly
-mode: recorded for the next hourly summary). Sending is claimed under a lease
-(``lease_owner``/``lease_until``, one conditional UPDATE), so two processes never send the
-same row at once; a duplicate Message-ID is ignored, so re-rendering never queues a mail twice.
+Owns the ``outbox`` and ``alert_folds`` tables for reading and for the writes of sending.
+``insert_mails`` is used inside other transactions (a digest with its mail, a summary with
+the marks on its folded alerts), so a mail and what it reports are committed together or
+not at all; a ``DeadLetter`` (a mail that could not be built) is stored dead with its
+error, so it never blocks the queue. Alert rows are queued by ``save_outcome`` without bytes
+(``store.alerts``); ``claim_pending`` hands such a row out with its event's ``Delta`` and
+``mark_rendered`` keeps the bytes notify rendered from it, so every retry resends the same
+bytes. Sending is claimed under a lease (``lease_owner``/``lease_until``, one conditional
+UPDATE), so two processes never send the same row at once; a duplicate Message-ID is
+ignored, so nothing is ever queued twice.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,23 +27,10 @@ from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.leases import FREE, claim
+from monitor.store.records import DeadLetter
 from monitor.store.schema import alert_folds, events, outbox
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter(OutgoingMail):
-    """A mail that could not be built: kept in the outbox as dead, with the reason."""
-
-    error: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FoldedAlert(OutgoingMail):
-    """Not a mail: the delta ``event_id`` waits for the next hourly summary."""
-
-    event_id: int = 0
 
 
 class _Conflict(Exception):
@@ -53,10 +41,6 @@ def insert_mails(conn: Connection, mails: Sequence[OutgoingMail], *, at: datetim
     """Queues ``mails`` in the caller's transaction; returns how many outbox rows were new."""
     queued = 0
     for mail in mails:
-        if isinstance(mail, FoldedAlert):
-            conn.execute(insert_ignore(conn, alert_folds, ["event_id"]).values(
-                event_id=mail.event_id, folded_at=at))
-            continue
         dead = isinstance(mail, DeadLetter)
         row = {"message_id": mail.message_id, "kind": mail.kind,
                "recipients": json.dumps(list(mail.recipients)), "subject": mail.subject,
@@ -68,19 +52,23 @@ def insert_mails(conn: Connection, mails: Sequence[OutgoingMail], *, at: datetim
     return queued
 
 
-def _item(row: Row[Any]) -> OutboxItem:
+def _item(row: Row[Any], delta: Delta | None = None) -> OutboxItem:
     return OutboxItem(
         id=row.id, message_id=row.message_id, kind=row.kind,
         recipients=tuple(json.loads(row.recipients)), subject=row.subject, raw=bytes(row.raw),
         status=row.status, attempts=row.attempts, next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error, created_at=row.created_at, sent_at=row.sent_at)
+        last_error=row.last_error, created_at=row.created_at, sent_at=row.sent_at,
+        event_id=row.event_id, delta=delta)
+
+
+def _with_deltas(conn: Connection, rows: Sequence[Row[Any]]) -> list[OutboxItem]:
+    """The items, each alert not yet rendered with its event's delta (cluster as of now)."""
+    wanted = [r.event_id for r in rows if r.event_id is not None and not r.raw]
+    found = {d.id: d for d in load_deltas(conn, events.c.id.in_(wanted))} if wanted else {}
+    return [_item(r, found.get(r.event_id) if not r.raw else None) for r in rows]
 
 
 class OutboxMixin(StoreBase):
-    def enqueue(self, mails: Sequence[OutgoingMail], *, at: datetime) -> int:
-        with self._db.write() as conn:
-            return insert_mails(conn, mails, at=at)
-
     def reschedule_pending(self, now: datetime) -> int:
         """Makes every pending mail due now (a user asked to deliver everything waiting)."""
         stmt = (update(outbox).where(outbox.c.status == "pending", outbox.c.next_attempt_at > now)
@@ -97,7 +85,14 @@ class OutboxMixin(StoreBase):
                         order=(outbox.c.next_attempt_at, outbox.c.id), limit=limit)
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids))
                                 .order_by(outbox.c.id)).all()
-        return [_item(r) for r in rows]
+            return _with_deltas(conn, rows)
+
+    def mark_rendered(self, item_id: int, *, subject: str, recipients: Sequence[str],
+                      raw: bytes) -> None:
+        """Keeps the bytes rendered for an alert: every later attempt sends these."""
+        self._update(item_id, {"subject": subject, "recipients": json.dumps(list(recipients)),
+                               "raw": raw})
+        log.info("outbox_rendered id=%d bytes=%d", item_id, len(raw))
 
     def mark_sent(self, item_id: int, *, at: datetime, response: str) -> None:
         values = {"status": "sent", "sent_at": at, "response": response, "last_error": None,
@@ -132,25 +127,12 @@ class OutboxMixin(StoreBase):
         return {status: counts.get(status, 0) for status in ("pending", "sent", "dead")}
 
     def retry_dead(self, *, at: datetime) -> int:
-        """Requeues dead mails; one that could not be built (no bytes) stays dead."""
+        """Requeues dead mails; one without bytes (it could not be built) stays dead."""
         values = {"status": "pending", "attempts": 0, "next_attempt_at": at, **FREE}
         stmt = (update(outbox).where(outbox.c.status == "dead", func.length(outbox.c.raw) > 0)
                 .values(**values).returning(outbox.c.id))
         with self._db.write() as conn:
             return len(conn.scalars(stmt).all())
-
-    def alerts_sent_since(self, since: datetime) -> int:
-        query = select(func.count()).select_from(outbox).where(
-            outbox.c.kind == "alert", outbox.c.status == "sent", outbox.c.sent_at >= since)
-        with self._db.read() as conn:
-            return int(conn.scalar(query) or 0)
-
-    def alerts_queued_since(self, since: datetime) -> int:
-        """Alert mails queued since ``since`` and not dead: what counts against the hourly cap."""
-        query = select(func.count()).select_from(outbox).where(
-            outbox.c.kind == "alert", outbox.c.status != "dead", outbox.c.created_at >= since)
-        with self._db.read() as conn:
-            return int(conn.scalar(query) or 0)
 
     def folded_deltas(self) -> list[Delta]:
         """Deltas folded by the cap or hourly mode and in no summary yet, oldest first."""
@@ -179,4 +161,5 @@ class OutboxMixin(StoreBase):
     def last_summary_at(self) -> datetime | None:
         query = select(func.max(outbox.c.created_at)).where(outbox.c.kind == "summary")
         with self._db.read() as conn:
-            return conn.scalar(query)
+            found: datetime | None = conn.scalar(query)
+        return found

@@ -1,22 +1,24 @@
 """Records the store hands out and takes in, beyond the pipeline records of monitor.models.
 
-Frozen dataclasses only, plus ``message_id_for``: the deterministic Message-ID of an alert
-mail, built here so that the store (which fills ``Delta.thread_id`` with the Message-ID of
-the first alert for an article and topic) and notify (which renders the mails) agree.
+Frozen dataclasses only, plain values all: an ``ArticleOutcome`` carries what the store
+needs to decide a new article's cluster (``ClusterQuery``) and which of its events are
+mailed (``AlertPolicy``), so ``save_outcome`` takes no callbacks.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
-from monitor.models import Delta, DeltaKind, FeedEntry, Hit, MatchResult, WordDiff, message_id
+from monitor.models import Delta, DeltaKind, FeedEntry, Hit, MatchResult, OutgoingMail, WordDiff
 
 __all__ = [
-    "ArticleOutcome", "ArticleRef", "DigestRow", "EntryChanges", "NewEvent", "RecheckItem",
-    "SavedOutcome", "StoredText", "message_id_for",
+    "AlertMode", "AlertPolicy", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter",
+    "DigestRow", "EntryChanges", "NewEvent", "RecheckItem", "SavedOutcome", "StoredText",
 ]
+
+AlertMode = Literal["immediate", "hourly", "off"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,26 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
+class ClusterQuery:
+    """Find a new article's cluster: the cluster of the most similar article first seen since
+    ``since`` whose estimated similarity to ``signature`` is at least ``threshold``."""
+
+    signature: bytes
+    since: datetime
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """Which new events are mailed: "immediate" queues an alert each until ``max_per_hour``
+    alerts were queued in the last hour and folds the rest into the hourly summary; "hourly"
+    folds every one; "off" mails none."""
+
+    mode: AlertMode = "immediate"
+    max_per_hour: int = 20
+
+
+@dataclass(frozen=True)
 class ArticleOutcome:
     article_id: int
     fetched_at: datetime
@@ -66,6 +88,9 @@ class ArticleOutcome:
     check_stage: int = 0
     etag: str | None = None
     last_modified: str | None = None
+    cluster: ClusterQuery | None = None       # set on an article's first evaluation
+    alerts: AlertPolicy | None = None         # None: no mail for its events
+    one_new_per_cluster: bool = False         # wire copy of an alerted story raises no "new"
 
 
 @dataclass(frozen=True)
@@ -110,11 +135,8 @@ class DigestRow:
     html_path: str
 
 
-def _topic_tag(topic: str) -> str:
-    return hashlib.sha1(topic.encode("utf-8")).hexdigest()[:8]
+@dataclass(frozen=True, slots=True)
+class DeadLetter(OutgoingMail):
+    """A mail that could not be built: kept in the outbox as dead, with the reason."""
 
-
-def message_id_for(article_id: int, topic: str, kind: str, revision_id: int) -> str:
-    """The Message-ID of the alert for one event; the same inputs always give the same id."""
-    return message_id("alert", article_id, _topic_tag(topic), kind, revision_id)
-
+    error: str = ""

@@ -156,7 +156,11 @@ outbox = Table(
     Column("response", Text),
     Column("created_at", UTCDateTime, nullable=False), Column("sent_at", UTCDateTime),
     *_lease(),
+    # An alert's event: the mail is rendered from it when it is first sent (``raw`` empty
+    # until then). Added by migration 2.
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="SET NULL")),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_event", "event_id"),
     **_AUTO,
 )
 

@@ -120,7 +120,7 @@ def _plain_text(message: EmailMessage, lines: int = 18) -> str:
     part = message.get_body(preferencelist=("plain",))
     text = part.get_content() if part is not None else ""
     kept = [line for line in str(text).splitlines()][:lines]
-    return "\n".join(kept + ["…"])
+    return "\n".join([*kept, "…"])
 
 
 def digest(out: TextIO, subject: str, events: int, path: Path) -> None:

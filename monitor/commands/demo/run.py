@@ -28,7 +28,6 @@ from monitor.commands.demo.smtp import SmtpSink, smtp_sink
 from monitor.config.model import Config, load_config
 from monitor.errors import MonitorError
 from monitor.models import Delta
-from monitor.notify.digests import send_digest
 from monitor.pipeline.feed import FeedOutcome
 
 TOPIC = "alibaba-russland"
@@ -153,7 +152,7 @@ async def _poll(demo: Demo, app: App) -> tuple[list[Delta], list[EmailMessage]]:
 async def _digest(demo: Demo, app: App) -> Path:
     narrate.step(demo.out, 3, "The daily digest (normally at 07:00 Europe/Berlin), sent now")
     count = len(demo.sink.received)
-    result = await send_digest(app, force=True)
+    result = await app.send_digest(force=True)
     report = await app.delivery.flush()
     mails = demo.arrived_since(count)
     if result is None or not result.html_path.is_file():

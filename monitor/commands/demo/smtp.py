@@ -37,7 +37,7 @@ class MaildirHandler:
         raw = envelope.original_content or b""
         key = self.maildir.add(raw)
         message = email.message_from_bytes(raw, policy=email.policy.default)
-        self.received.append(message)  # type: ignore[arg-type]
+        self.received.append(message)
         log.info("demo_smtp_received key=%s to=%s subject=%r", key,
                  ",".join(envelope.rcpt_tos), str(message.get("Subject", "")))
         return "250 OK: filed in the Maildir"

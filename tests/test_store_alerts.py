@@ -1,11 +1,12 @@
-"""Alert planning: the hourly cap folds alerts into one summary; modes hourly and off."""
+"""Alert planning (the store's rule): the hourly cap folds alerts into one summary; modes
+hourly and off. Its use inside ``save_outcome`` is tested in test_store_outbox.py."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.notify.alerts import AlertPlan, plan_alerts
+from monitor.store.alerts import AlertPlan, plan_alerts
 from tests.test_notify_data import new_delta
 
 DELTAS = tuple(new_delta(id=n) for n in range(6))
