@@ -8,7 +8,6 @@ config object is passed explicitly; nothing here reads the environment after loa
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -21,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from monitor import __version__
+from monitor.config.problems import format_errors
 from monitor.config.types import (
     ClockTime,
     Duration,
@@ -167,7 +167,7 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems + _format_errors(exc), str(path)) from None
+        raise ConfigError(problems + format_errors(exc, Config), str(path)) from None
     problems += _cross_checks(config)
     password, secret_problems = _smtp_password(config, env)
     problems += secret_problems
@@ -203,65 +203,6 @@ def _check_reserved(raw: dict[str, Any]) -> list[str]:
         problems.append(f"{key}: unknown key")
         del raw[key]
     return problems
-
-
-def _format_errors(exc: ValidationError) -> list[str]:
-    problems = []
-    for error in exc.errors():
-        loc = [part for part in error["loc"] if not str(part).startswith("function-")]
-        if loc and loc[-1] == "password" and error["type"] == "extra_forbidden":
-            continue   # already explained by _check_secrets_absent
-        problems.append(f"{_key_path(loc)}: {_message(error, loc)}")
-    return problems
-
-
-def _key_path(loc: list[Any]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += ("." if path else "") + ("from" if part == "sender" else str(part))
-    return path or "(top level)"
-
-
-def _message(error: Mapping[str, Any], loc: list[Any]) -> str:
-    kind, msg = error["type"], str(error["msg"])
-    if kind == "extra_forbidden":
-        return "unknown key" + _suggestion(loc)
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "string_pattern_mismatch":
-        return f"not a valid value: {error.get('input')!r}"
-    return msg.removeprefix("Value error, ")
-
-
-def _suggestion(loc: list[Any]) -> str:
-    known = _known_keys(loc[:-1])
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _known_keys(parent: list[Any]) -> list[str]:
-    model: type[BaseModel] = Config
-    for part in (p for p in parent if not isinstance(p, int)):
-        annotation = model.model_fields[str(part)].annotation if part in model.model_fields \
-            else None
-        inner = _model_in(annotation)
-        if inner is None:
-            return []
-        model = inner
-    return [field.alias or name for name, field in model.model_fields.items()]
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _raw_duplicates(raw: Mapping[str, Any]) -> list[str]:
