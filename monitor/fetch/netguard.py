@@ -175,8 +175,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 def _root_cause(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        exc, cause = cause, cause.__cause__ or cause.__context__
     return exc
 
 

@@ -124,10 +124,10 @@ def index_field(name: str, text: str, normaliser: Normaliser) -> FieldIndex:
 def build_document(
     title: str, summary: str, text: str, normaliser: Normaliser, digest: str = ""
 ) -> Document:
-    texts = (title, summary, text)
-    fields = tuple(index_field(n, t, normaliser) for n, t in zip(FIELDS, texts, strict=True))
-    digest = digest or content_digest(title, summary, text)
-    return Document(digest, fields)  # type: ignore[arg-type]
+    fields = (index_field("title", title, normaliser),
+              index_field("summary", summary, normaliser),
+              index_field("text", text, normaliser))
+    return Document(digest or content_digest(title, summary, text), fields)
 
 
 class DocumentCache:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Normaliser:
         self._lang = lang
         self._limit = cache_limit
         self._cache: dict[str, Keys] = {}
-        self._lemmatize: object = None
+        self._lemmatize: Callable[..., str] | None = None
 
     def keys(self, word: str) -> Keys:
         """The lookup keys of one word as written (case and umlauts intact)."""
@@ -93,7 +94,7 @@ class Normaliser:
             log.info("lemma_data_loading lang=%s", self._lang)
             self._lemmatize = simplemma.lemmatize
         try:
-            return str(self._lemmatize(word, lang=self._lang))  # type: ignore[operator]
+            return str(self._lemmatize(word, lang=self._lang))
         except (ValueError, TypeError, KeyError):
             return word
 
