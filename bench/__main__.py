@@ -7,6 +7,8 @@ environment (``bench.rss2email_baseline``), optionally the steady cycle at 2,000
 and the extraction and matching micro-benchmarks (``bench.bench_extract``,
 ``bench.bench_match``); then prints the table (``bench.summary``) and writes the raw
 figures to bench/results.json. Targets are printed as PASS or FAIL, never asserted.
+``--scaleout`` runs only the steady cycle in several processes on one PostgreSQL
+(``bench.scaleout``; raw figures in bench/.work/results-scaleout.json).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from bench import bare, summary
 from bench.generate import SEED, generate, with_new_items
 from bench.report import render_rows, render_targets
 from bench.rss2email_baseline import Rss2Email, run_rss2email
+from bench.scaleout import render as scaleout_table
+from bench.scaleout import run_scaleout
 from bench.scenarios import Settings, run_cycles, run_scale
 from bench.server import Site, serve
 
@@ -37,6 +41,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one run of each, no micro-benches")
     parser.add_argument("--scale", action="store_true", help="also the steady cycle at 2,000 feeds")
+    parser.add_argument("--scaleout", action="store_true",
+                        help="only this: the steady cycle of 2,000 feeds in 1, 2 and 3 "
+                        "processes on one PostgreSQL (needs initdb/pg_ctl)")
+    parser.add_argument("--scaleout-feeds", type=int, default=2000)
+    parser.add_argument("--scaleout-processes", default="1,2,3",
+                        help="process counts, comma-separated")
     parser.add_argument("--runs", type=int, help="runs per scenario (default 5, quick 1)")
     parser.add_argument("--r2e-runs", type=int, help="rss2email runs (default 3, quick 1)")
     parser.add_argument("--no-rss2email", action="store_true", help="skip rss2email")
@@ -129,8 +139,28 @@ def scale(site: Site, base_url: str, args: argparse.Namespace, settings: Setting
     return {"feeds": feeds, "runs": runs}
 
 
+def scaleout_only(args: argparse.Namespace) -> int:
+    """``--scaleout``: the scale-out bench alone, its table, its raw figures."""
+    started = time.perf_counter()
+    site = Site(delay=args.delay_ms / 1000)
+    with serve(site) as server:
+        raw = run_scaleout(site, server.base_url, feeds=args.scaleout_feeds, pages=args.pages,
+                           processes=[int(n) for n in args.scaleout_processes.split(",")],
+                           settings=Settings(workers=args.workers,
+                                             concurrency=args.concurrency),
+                           workdir=WORK / "runs")
+    raw["elapsed_s"] = time.perf_counter() - started
+    out = WORK / "results-scaleout.json"
+    out.write_text(json.dumps(raw, indent=1, default=str), encoding="utf-8")
+    print("\n" + "\n".join(scaleout_table(raw)))
+    print(f"\nraw figures: {out}; total {raw['elapsed_s']:.0f} s")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.scaleout:
+        return scaleout_only(args)
     started = time.perf_counter()
     raw = run_all(args)
     raw["elapsed_s"] = time.perf_counter() - started

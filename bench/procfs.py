@@ -42,6 +42,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def cpu_with_reaped(pid: int) -> float:
+    """CPU of ``pid`` itself plus that of its children that ended and were waited for (a
+    server's finished worker processes); 0 when it is gone."""
+    try:
+        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / TICKS
+
+
 def cpu_by_pid(root: int) -> dict[int, float]:
     return {pid: cpu_seconds(pid) for pid in tree(root)}
 

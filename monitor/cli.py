@@ -1,9 +1,11 @@
 """``news-monitor [--config PATH] [--log-level LEVEL] COMMAND``: the entry point.
 
 Builds the argument parser from the command registry, loads the configuration (PATH
-defaults to ``$NEWS_MONITOR_CONFIG``, then ``./config/monitor.toml``), sets up logging, and
-turns the errors a user can fix into clear messages and exit codes: 2 for a configuration
-or usage problem, 1 for a store that cannot be used. Never a traceback for those.
+defaults to ``$NEWS_MONITOR_CONFIG``, then ``./config/monitor.toml``), sets up logging (the
+service at ``[logging] level``, every other command at WARNING, ``--log-level`` overriding
+both), and turns the errors a user can fix into clear messages and exit codes: 2 for a
+configuration or usage problem (an unknown topic or feed name too), 1 for a store that
+cannot be used. Never a traceback for those.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor import __version__
 from monitor.commands import Command, load_all
 from monitor.config.model import Config, config_path, load_config
-from monitor.errors import ConfigError, MonitorError, StoreError
+from monitor.errors import ConfigError, MonitorError, StoreError, UsageError
 from monitor.service.logs import configure_logging
 
 
@@ -29,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="configuration file (default: $NEWS_MONITOR_CONFIG, "
                              "then ./config/monitor.toml)")
     parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="override [logging] level")
+                        help="log level (default: [logging] level for run, WARNING for the "
+                             "other commands)")
+    parser.add_argument("--timezone", metavar="ZONE", type=_zone,
+                        help="time zone of the times commands print, e.g. UTC (default: "
+                             "[digest] timezone)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in load_all().commands.values():
         child = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
@@ -46,11 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd: Command = args.handler
     try:
         config = _load(cmd, args.config)
-        configure_logging(args.log_level or config.logging.level,
-                          secrets=[config.smtp_password] if config.smtp_password else [])
+        level = args.log_level or cmd.log_level or config.logging.level
+        configure_logging(level, secrets=[config.smtp_password] if config.smtp_password else [])
         return cmd.run(args, config)
     except ConfigError as exc:
         return _config_failed(exc)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -59,6 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _zone(value: str) -> str:
+    """An argparse type: a time zone name such as ``Europe/Berlin`` or ``UTC``."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown time zone: {value!r}") from None
+    return value
 
 
 def _load(cmd: Command, path: str | None) -> Config:
@@ -75,4 +94,6 @@ def _config_failed(exc: ConfigError) -> int:
     print(f"error: {count} problem{'s' if count != 1 else ''}{where}:", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem}", file=sys.stderr)
+    for warning in exc.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 2

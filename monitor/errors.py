@@ -5,6 +5,7 @@ so callers catch ``MonitorError`` subclasses and never a library's own types::
 
     MonitorError
      ├── ConfigError            the TOML file is wrong; carries every problem at once
+     ├── UsageError             a command names what is not configured (a topic, a feed)
      ├── StoreError             the database cannot be used
      │    └── StoreCorrupt      integrity_check failed
      ├── FetchError             an HTTP fetch failed (url, retry_after)
@@ -34,11 +35,17 @@ class MonitorError(Exception):
 class ConfigError(MonitorError):
     """The configuration is invalid; ``problems`` lists every one, each with its key path."""
 
-    def __init__(self, problems: list[str], path: str | None = None) -> None:
+    def __init__(self, problems: list[str], path: str | None = None, *,
+                 warnings: list[str] | None = None) -> None:
         self.problems = list(problems)
         self.path = path
+        self.warnings = list(warnings or ())
         where = f"{path}: " if path else ""
         super().__init__(where + "; ".join(self.problems))
+
+
+class UsageError(MonitorError):
+    """A command line asks for something the configuration does not have (exit 2)."""
 
 
 class StoreError(MonitorError):

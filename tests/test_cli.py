@@ -31,7 +31,7 @@ def test_check_config_summary_and_missing_file(tmp_path: Path,
     config = write_config(tmp_path, [{"name": "Kurier", "url": "https://example.org/feed"}])
     assert main(["--config", str(config), "check-config"]) == 0
     out = capsys.readouterr().out
-    assert "feeds:   1 enabled of 1" in out and "topics:  alibaba-russland" in out
+    assert "feeds:    1 enabled of 1" in out and "topics:   alibaba-russland" in out
     assert main(["--config", str(tmp_path / "fehlt.toml"), "check-config"]) == 2
     assert "file not found" in capsys.readouterr().err
 
@@ -53,4 +53,4 @@ def test_bad_topic_query_is_a_config_error(tmp_path: Path,
                           extra='[[topics]]\nname = "kaputt"\nquery = "(alibaba AND"\n')
     assert main(["--config", str(config), "check-config"]) == 2
     err = capsys.readouterr().err
-    assert "topics[0].query: topic kaputt: column" in err and "expected" in err
+    assert 'topics[0] ("kaputt").query: column' in err and "expected" in err

@@ -11,6 +11,7 @@ from monitor.config.model import config_path, load_config, parse_duration, parse
 from monitor.errors import ConfigError
 
 FEED = '[[feeds]]\nname = "tagesschau"\nurl = "https://www.tagesschau.de/index~rss2.xml"\n'
+TOPIC = '[[topics]]\nname = "handel"\nquery = "aussenhandel"\n'
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -27,7 +28,7 @@ def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> li
 
 def test_defaults_fill_storage_state_and_feed_settings(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, FEED), {})
-    assert config.storage.url == "sqlite:///var/monitor.db"
+    assert config.storage.url == f"sqlite:///{tmp_path}/var/monitor.db"   # beside the file
     assert config.feeds[0].interval == timedelta(minutes=15)
     assert config.feeds[0].full_text and config.feeds[0].enabled
     assert config.alerts.first_poll_window == timedelta(hours=24)
@@ -41,8 +42,8 @@ def test_state_directory_from_systemd(tmp_path: Path) -> None:
 
 
 def test_misspelt_key_is_named_with_a_suggestion(tmp_path: Path) -> None:
-    found = problems(tmp_path, FEED + 'intervall = "5m"\n')
-    assert found == ["feeds[0].intervall: unknown key (did you mean 'interval'?)"]
+    found = problems(tmp_path, TOPIC + FEED + 'intervall = "5m"\n')
+    assert found == ['feeds[0] ("tagesschau").intervall: unknown key (did you mean \'interval\'?)']
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -50,16 +51,16 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
             + '[[feeds]]\nname = "tagesschau"\nurl = "https://example.org/"\n'
             + '[fetch]\nmax_bytes = "viel"\n[digest]\ntimezone = "Mars/Olympus"\n')
     found = problems(tmp_path, text)
-    assert "feeds[1].url: not an http(s) URL" in found
-    assert any(p.startswith("feeds[1].interval: not a duration") for p in found)
-    assert "feeds[2].name: duplicate name 'tagesschau'" in found
+    assert 'feeds[1] ("b").url: not an http(s) URL' in found
+    assert any(p.startswith('feeds[1] ("b").interval: not a duration') for p in found)
+    assert 'feeds[2] ("tagesschau").name: duplicate name \'tagesschau\'' in found
     assert any(p.startswith("fetch.max_bytes: not a size") for p in found)
     assert "digest.timezone: unknown time zone: 'Mars/Olympus'" in found
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
-    assert problems(tmp_path, '[[feeds]]\nname = "x"\n') == [
-        "feeds[0].url: required key is missing"]
+    assert problems(tmp_path, TOPIC + '[[feeds]]\nname = "x"\n') == [
+        'feeds[0] ("x").url: required key is missing']
 
 
 def test_toml_syntax_error_is_explained(tmp_path: Path) -> None:
@@ -92,7 +93,8 @@ def test_password_sources(tmp_path: Path) -> None:
 
 
 def test_reserved_keys_cannot_be_set(tmp_path: Path) -> None:
-    assert problems(tmp_path, 'smtp_password = "x"\n') == ["smtp_password: unknown key"]
+    assert problems(tmp_path, 'smtp_password = "x"\n' + FEED + TOPIC) == [
+        "smtp_password: unknown key"]
 
 
 def test_units() -> None:

@@ -67,7 +67,9 @@ def test_deltas_lines_and_filters(world: World, capsys: pytest.CaptureFixture[st
     updated_line = next(line for line in out.splitlines() if " updated " in line)
     assert f"[{TOPIC}] {LAYOFFS.headline} — Wirtschaftskurier" in updated_line
     assert "[+Zum Gemeinschaftsunternehmen" in out and "2 events since" in out
-    assert main(["--config", config, "deltas", "--topic", "anderes-thema"]) == 0
-    assert "0 events since" in capsys.readouterr().out
+    assert main(["--config", config, "deltas", "--topic", TOPIC, "--since", "48h"]) == 0
+    assert "2 events since" in capsys.readouterr().out
+    assert main(["--config", config, "deltas", "--topic", "anderes-thema"]) == 2
+    assert "error: unknown topic 'anderes-thema'" in capsys.readouterr().err
     assert main(["--config", config, "deltas", "--since", "gestern"]) == 2
     assert "--since" in capsys.readouterr().err

@@ -188,7 +188,7 @@ def test_empty_digest_says_so() -> None:
 def test_digest_orders_by_score_and_reports_source_health() -> None:
     text = render_digest_text(digest_data())
     assert text.index("AliExpress Russland streicht") < text.index("VK übernimmt")
-    assert "tagesschau-wirtschaft: HTTP 503 Service Unavailable (4 Fehler in Folge" in text
+    assert "tagesschau-wirtschaft: Serverfehler (HTTP 503) (4 Fehler in Folge" in text
     assert "wiwo-unternehmen: seit 5 Tagen nichts Neues" in text
     assert "Consent-Banner statt Artikeltext: 2" in text and "handelsblatt:" not in text
     assert text.index("== Zustand der Quellen ==") < text.index("== Zahlen ==")

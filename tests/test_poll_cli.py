@@ -44,5 +44,5 @@ def test_misspelt_key_exits_2_and_names_it(tmp_path: Path) -> None:
                                       "intervall": "5m"}])
     result = run_cli("poll", config=config)
     assert result.returncode == 2
-    assert "feeds[0].intervall: unknown key (did you mean 'interval'?)" in result.stderr
+    assert 'feeds[0] ("x").intervall: unknown key (did you mean \'interval\'?)' in result.stderr
     assert "Traceback" not in result.stderr

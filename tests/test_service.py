@@ -127,5 +127,6 @@ def test_daemon_lifecycle(site: NewsSite, smtp: SmtpServer, notify: NotifyListen
     assert daemon.returncode == 0, output
     notify.drain()
     assert notify.count("STOPPING=1") >= 1
-    assert "reload status=refused" in output and "feeds[0].interval: not a duration" in output
+    assert "reload status=refused" in output
+    assert 'feeds[0] ("kurier").interval: not a duration' in output
     assert "Traceback" not in output

@@ -38,8 +38,9 @@ def test_claim_leases_feeds_across_two_store_objects(opener: Callable[..., Store
     claimed = first.claim_due_feeds(T0)
     assert [f.name for f in claimed] == ["faz", "handelsblatt"]
     assert second.claim_due_feeds(T0) == []                      # leased by the other process
-    assert [f.name for f in second.claim_due_feeds(T0 + timedelta(seconds=301))] == \
-        ["faz", "handelsblatt"]                                  # the lease expired
+    assert second.claim_due_feeds(T0 + timedelta(seconds=29)) == []
+    assert [f.name for f in second.claim_due_feeds(T0 + timedelta(seconds=31))] == \
+        ["faz", "handelsblatt"]                                  # the 30 s lease expired
 
 
 def test_claim_respects_names_schedule_and_freed_leases(store: Store) -> None:

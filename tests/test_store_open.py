@@ -90,9 +90,39 @@ def test_a_version_1_store_gets_the_outboxs_event_column(store_url: str) -> None
     finally:
         s.close()
     assert "event_id" in columns and "ix_outbox_event" in indexes
-    assert versions == [v for v, _ in MIGRATIONS] == [1, 2]
+    assert versions == [v for v, _ in MIGRATIONS] == [1, 2, 3]
     assert (old.message_id, old.raw, old.created_at, old.event_id) == \
         ("<alt@news-monitor>", b"x", T0, None)
+
+
+DIGESTS_V2 = """CREATE TABLE digests (
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, period_start DATETIME,
+    period_end DATETIME NOT NULL, created_at DATETIME NOT NULL, html_path TEXT NOT NULL,
+    message_id VARCHAR(300) NOT NULL)"""
+
+
+def test_a_version_2_store_gets_jobs_and_the_digests_identity(store_url: str) -> None:
+    open_store(store_url).close()
+    path = store_url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    with conn:                                        # back to the shape of version 2
+        conn.execute("DROP TABLE jobs")
+        conn.execute("DROP TABLE digests")
+        conn.execute(DIGESTS_V2)
+        conn.execute("DELETE FROM schema_migrations WHERE version > 2")
+        conn.execute("INSERT INTO digests (period_end, created_at, html_path, message_id) "
+                     "VALUES ('2024-03-04 07:30:00.000000', '2024-03-04 07:30:00.000000', "
+                     "'', '<digest.20240304T073000@news-monitor>')")
+    conn.close()
+    s = open_store(store_url)
+    try:
+        with s._db.read() as db:
+            old = db.execute(text("SELECT route, period FROM digests")).one()
+            versions = [r[0] for r in db.execute(text("SELECT version FROM schema_migrations"))]
+        assert s.claim_job("digest default", T0).status == "claimed"
+    finally:
+        s.close()
+    assert tuple(old) == ("default", None) and versions == [1, 2, 3]
 
 
 def test_database_from_a_newer_version_is_refused(store_url: str) -> None:

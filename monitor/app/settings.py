@@ -4,8 +4,8 @@ This is the one place that reads a ``Config`` for the parts: each function below
 into the frozen record one consumer needs (``FetchOptions`` for the fetch stage,
 ``ExtractOptions`` for the extract pool, compiled ``Topic`` objects for matching,
 ``PipelineSettings``, ``ServiceSettings``, ``DeliverySettings`` and the mail settings and
-transport, ``DigestSettings``), so no stage, the pipeline, notify or the service ever
-imports ``monitor.config`` or reads a nested key deep inside.
+transport, ``DigestSettings``, ``StoreSettings``), so no stage, the pipeline, notify or the
+service ever imports ``monitor.config`` or reads a nested key deep inside.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config.model import Config
+from monitor.config.problems import item_label
 from monitor.errors import ConfigError, QueryError
 from monitor.extract.pool import ExtractOptions
 from monitor.fetch.client import FetchOptions
@@ -62,7 +63,8 @@ def compile_topics(config: Config) -> list[Topic]:
         try:
             compiled = compile_topic(topic.name, topic.query, aliases=aliases, **options)
         except QueryError as exc:
-            problems.append(f"topics[{index}].query: {exc}")
+            message = str(exc).removeprefix(f"topic {topic.name}: ")
+            problems.append(f"{item_label('topics', index, topic.name)}.query: {message}")
             continue
         if topic.enabled:
             topics.append(compiled)
@@ -100,7 +102,9 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         articles_in_flight=max(4, 2 * config.fetch.concurrency),
         recheck=alerts.recheck, min_changed_words=alerts.min_changed_words,
         cluster_window=alerts.cluster_window,
-        alerts=AlertPolicy(mode=alerts.mode, max_per_hour=alerts.max_per_hour))
+        alerts=AlertPolicy(mode=alerts.mode, max_per_hour=alerts.max_per_hour),
+        claim_batch=max(4, 2 * config.fetch.concurrency),
+        page_wait=4 * config.storage.lease.total_seconds())
 
 
 def service_settings(config: Config) -> ServiceSettings:
@@ -145,11 +149,9 @@ def transport_label(config: Config) -> str:
 
 
 def delivery_settings(config: Config) -> DeliverySettings:
-    smtp = config.email.smtp
     return DeliverySettings(
         mail=mail_settings(config), maildir=maildir_path(config), smtp=smtp_settings(config),
-        # long enough for one SMTP session of several commands, each up to the timeout
-        lease_seconds=60 + 8 * (smtp.timeout.total_seconds() if smtp else 5))
+        lease_renewal=config.storage.lease_renewal.total_seconds())
 
 
 def digest_settings(config: Config, topics: Sequence[Topic]) -> DigestSettings:
@@ -159,4 +161,21 @@ def digest_settings(config: Config, topics: Sequence[Topic]) -> DigestSettings:
         topics=tuple(t.name for t in topics),
         feeds=tuple(f.name for f in config.enabled_feeds),
         mail=mail_settings(config, to=config.digest_recipients),
-        archive_dir=config.state_dir / "digests")
+        archive_dir=config.state_dir / "digests",
+        lease_wait=4 * config.storage.lease.total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSettings:
+    """Where the store is, and the leases of this process's claims: how long one lasts
+    unless renewed, and how often the ones in progress are renewed."""
+
+    url: str
+    lease_seconds: float
+    renewal_seconds: float
+
+
+def store_settings(config: Config) -> StoreSettings:
+    storage = config.storage
+    return StoreSettings(url=storage.url, lease_seconds=storage.lease.total_seconds(),
+                         renewal_seconds=storage.lease_renewal.total_seconds())

@@ -1,15 +1,16 @@
 """The wiring: builds every part from the configuration and closes them again.
 
 This is the one place that knows how a ``Config`` becomes a store, a fetcher, an extractor,
-compiled topics, a mailer and the pipeline. Commands and the service open an ``App`` and use
-its parts; tests build one on local servers the same way.
+compiled topics, a mailer, the pipeline and the ``LeaseKeeper`` that renews the leases of
+their work in progress. Commands and the service open an ``App`` and use its parts; tests
+build one on local servers the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,13 +24,21 @@ from monitor.app.settings import (
     fetch_options,
     pipeline_settings,
     service_settings,
+    store_settings,
 )
 from monitor.config.model import Config, load_config
 from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
+from monitor.leasing import LeaseKeeper
 from monitor.match import Topic
 from monitor.notify.delivery import Delivery
-from monitor.notify.digest import DigestDraft, DigestResult, render_digest, send_digest
+from monitor.notify.digest import (
+    DigestDraft,
+    DigestResult,
+    DigestSkipped,
+    render_digest,
+    send_digest,
+)
 from monitor.pipeline.articles import ArticleProcessor
 from monitor.pipeline.feed import Pipeline
 from monitor.store import Store, open_store
@@ -74,24 +83,50 @@ class App:
     delivery: Delivery
     pipeline: Pipeline
     clock: Clock
+    keeper: LeaseKeeper
+
+    async def make_digest(self, *, by_hand: bool = False,
+                          empty: bool = False) -> DigestResult | DigestSkipped:
+        """Make and queue the day's digest under the route's lease (``notify.digest``):
+        scheduled, or ``by_hand`` (``digest --send``; ``empty`` also when nothing is new)."""
+        return await send_digest(self.store, digest_settings(self.config, self.topics),
+                                 self.clock, by_hand=by_hand, empty=empty, keeper=self.keeper)
 
     async def send_digest(self, *, force: bool = False) -> DigestResult | None:
-        """Build and queue the digest of everything since the last one."""
-        return await send_digest(self.store, digest_settings(self.config, self.topics),
-                                 self.clock, force=force)
+        """The digest as scheduled, or with ``force`` one now even when nothing is new;
+        None when none was queued."""
+        made = await self.make_digest(by_hand=force, empty=force)
+        return made if isinstance(made, DigestResult) else None
 
     def render_digest(self, now: datetime) -> DigestDraft:
         """The digest a send at ``now`` would queue, composed but not written anywhere."""
         return render_digest(self.store, digest_settings(self.config, self.topics), now)
 
+    @contextlib.contextmanager
+    def presence(self) -> Iterator[None]:
+        """This daemon counts among the live ones while the block runs, so live daemons
+        share the feeds (``store.feeds``); its presence is renewed like a lease."""
+        job = self.store.join(self.clock())
+        try:
+            with self.keeper.holding("jobs", [job]):
+                yield
+        finally:
+            self.store.drop_job(job)
+
 
 def open_store_for(config: Config) -> Store:
-    if config.storage.url.startswith("sqlite:///"):
-        Path(config.storage.url.removeprefix("sqlite:///")).parent.mkdir(parents=True,
-                                                                          exist_ok=True)
-    store = open_store(config.storage.url)
-    store.sync_feeds([(f.name, f.url) for f in config.feeds])
-    store.release_stale_leases()
+    """The store, with the configured feeds synced (an idempotent upsert, so processes may
+    start or reload at once) and this host's dead processes' leases freed."""
+    settings = store_settings(config)
+    if settings.url.startswith("sqlite:///"):
+        Path(settings.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = open_store(settings.url, lease_seconds=settings.lease_seconds)
+    try:
+        store.sync_feeds([(f.name, f.url) for f in config.feeds])
+        store.release_stale_leases()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 
@@ -103,15 +138,19 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
     extractor = Extractor(extract_options(config))
     extractor.start()   # before the store and client grow the process: workers stay small
     store = open_store_for(config)
+    keeper = LeaseKeeper(store.renew_leases, clock, store_settings(config).renewal_seconds)
     try:
         async with Fetcher(fetch_options(config), clock=clock) as fetcher:
-            delivery = Delivery(delivery_settings(config), store, clock)
+            delivery = Delivery(delivery_settings(config), store, clock, keeper=keeper)
             settings = pipeline_settings(config)
             articles = ArticleProcessor(settings=settings, store=store, fetcher=fetcher,
-                                        extractor=extractor, topics=topics, clock=clock)
+                                        extractor=extractor, topics=topics, clock=clock,
+                                        keeper=keeper)
             pipeline = Pipeline(settings, store, fetcher, extractor, articles, clock,
-                                rng or random.Random())
-            yield App(config, store, fetcher, extractor, topics, delivery, pipeline, clock)
+                                rng or random.Random(), keeper)
+            yield App(config, store, fetcher, extractor, topics, delivery, pipeline, clock,
+                      keeper)
     finally:
+        await keeper.aclose()
         await extractor.aclose()
         store.close()

@@ -27,6 +27,7 @@ class Command:
     run: Runner
     configure: Configure
     needs_config: bool = True
+    log_level: str | None = "WARNING"   # None: the config's [logging] level (the service)
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,11 +41,12 @@ class Registry:
         self.commands: dict[str, Command] = {}
 
     def command(self, name: str, help: str, *, configure: Configure = _no_arguments,
-                needs_config: bool = True) -> Callable[[Runner], Runner]:
+                needs_config: bool = True,
+                log_level: str | None = "WARNING") -> Callable[[Runner], Runner]:
         def register(run: Runner) -> Runner:
             if name in self.commands:
                 raise ValueError(f"command {name!r} registered twice")
-            self.commands[name] = Command(name, help, run, configure, needs_config)
+            self.commands[name] = Command(name, help, run, configure, needs_config, log_level)
             return run
         return register
 
@@ -76,11 +78,14 @@ command = REGISTRY.command
 def load_all() -> Registry:
     """Import the command modules (each registers itself) and return the registry."""
     from monitor.commands import (  # noqa: F401  (registration side effect)
+        checkconfig,
         deltas,
         demo,
         explain,
         feeds,
         mail,
+        recheck,
         service,
+        topics,
     )
     return REGISTRY

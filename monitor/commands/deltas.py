@@ -1,12 +1,18 @@
-"""``news-monitor deltas``: the events the users hear about, newest first."""
+"""``news-monitor deltas``: the events the users hear about, newest first.
+
+Each line starts with the time in the output zone and ends with the story's id (``#12``),
+which ``recheck --story`` takes. An unknown ``--topic`` is a usage error (exit 2).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from monitor.commands import command, duration_ago, opened_store
+from monitor.commands.output import check_topic, display_zone, show_time
 from monitor.config.model import Config
 from monitor.deltas.diff import short_diff
 from monitor.models import Delta
@@ -23,14 +29,16 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
          configure=_arguments)
 def deltas(args: argparse.Namespace, config: Config) -> int:
     since = args.since
+    check_topic(config, args.topic)
     with opened_store(config) as store:
         events = store.events(since=since, topic=args.topic)
     if args.json:
         print(json.dumps([as_json(e) for e in events], ensure_ascii=False, indent=2))
         return 0
+    zone = display_zone(args, config)
     for event in events:
-        print(as_line(event))
-    print(f"{len(events)} events since {since.astimezone():%Y-%m-%d %H:%M}")
+        print(as_line(event, zone))
+    print(f"{len(events)} events since {show_time(since, zone)}")
     return 0
 
 
@@ -43,10 +51,10 @@ def as_json(event: Delta) -> dict[str, Any]:
             "diff": short_diff(event.diff) if event.diff else None}
 
 
-def as_line(event: Delta) -> str:
-    when = event.detected_at.astimezone().strftime("%Y-%m-%d %H:%M")
-    line = (f"{when}  {event.kind:<7} [{event.topic}] {event.title} — {event.source}  "
-            f"score={event.score:.2f} cluster={event.cluster_size}\n    {event.url}")
+def as_line(event: Delta, zone: ZoneInfo) -> str:
+    line = (f"{show_time(event.detected_at, zone)}  {event.kind:<7} [{event.topic}] "
+            f"{event.title} — {event.source}  score={event.score:.2f} "
+            f"cluster={event.cluster_size}  #{event.id}\n    {event.url}")
     if event.diff:
         line += f"\n    {short_diff(event.diff)}"
     return line

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from monitor.app.settings import compile_topics, fetch_options
 from monitor.commands import command, duration_ago, opened_store
+from monitor.commands.output import check_topic, display_zone, show_time
 from monitor.config.model import Config
-from monitor.errors import FetchError
+from monitor.errors import FetchError, UsageError
 from monitor.extract.html import extract_html, looks_like_html, text_page
 from monitor.fetch.client import Fetcher
 from monitor.match import (
@@ -57,11 +58,10 @@ class InputError(Exception):
 @command("explain", "explain why a page or text does or doesn't match a topic",
          configure=_arguments)
 def explain(args: argparse.Namespace, config: Config) -> int:
+    check_topic(config, args.topic)
     topic = next((t for t in compile_topics(config) if t.name == args.topic), None)
     if topic is None:
-        known = ", ".join(t.name for t in config.enabled_topics) or "(none)"
-        print(f"error: unknown topic {args.topic!r}; configured: {known}", file=sys.stderr)
-        return 2
+        raise UsageError(f"topic {args.topic!r} is disabled (enabled = false in the config)")
     if args.stored:
         return _stored(args, config, topic)
     try:
@@ -132,6 +132,6 @@ def _stored(args: argparse.Namespace, config: Config, topic: Topic) -> int:
         return 0
     for result, item in sorted(rows, key=lambda row: -row[0].score):
         print(f"{result.score:6.2f}  {item.title}  ({item.source})\n        {item.url}")
-    print(f"{len(rows)} of {len(texts)} stored articles since {since:%Y-%m-%d} would match "
-          f"{topic.name!r}")
+    print(f"{len(rows)} of {len(texts)} stored articles since "
+          f"{show_time(since, display_zone(args, config))} would match {topic.name!r}")
     return 0

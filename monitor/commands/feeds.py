@@ -1,7 +1,10 @@
-"""Commands about feeds: ``check-config``, ``poll`` (one cycle now) and ``feeds`` (their health).
+"""Commands about feeds: ``poll`` (one cycle now) and ``feeds`` (their health; ``feeds import``
+and ``feeds export`` move them to and from OPML, see ``opml``).
 
 They print for a person at a terminal: one line per feed, a summary line, and errors
-explained in words. ``poll`` exits 0 even when feeds fail (their errors are in the output).
+explained in words; when every feed failed with one network cause (no DNS, no route), one
+line says so and what to check. ``poll`` exits 0 even when feeds fail (their errors are in
+the output). Times carry their zone (``output``).
 """
 
 from __future__ import annotations
@@ -10,34 +13,17 @@ import argparse
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from monitor.app.settings import compile_topics
 from monitor.app.wiring import open_app, open_store_for
-from monitor.commands import command
+from monitor.commands import command, opml
+from monitor.commands.output import check_feeds, display_zone, show_time
 from monitor.config.model import Config
+from monitor.fetch.causes import NETWORK_HINTS, shared_network_cause
+from monitor.models import FeedState
 from monitor.notify.outbox import FlushReport
 from monitor.pipeline.feed import FeedOutcome
-
-
-def _fmt_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-@command("check-config", "validate the configuration and print a summary")
-def check_config(args: argparse.Namespace, config: Config) -> int:
-    topics = compile_topics(config)
-    smtp = config.email.smtp
-    transport = (f"SMTP {smtp.host}:{smtp.port} ({smtp.security})" if smtp
-                 else f"Maildir {config.state_dir / 'mail'}")
-    print(f"config:  {config.source}: ok")
-    print(f"feeds:   {len(config.enabled_feeds)} enabled of {len(config.feeds)}")
-    print(f"topics:  {', '.join(t.name for t in topics) or '(none)'}")
-    print(f"storage: {config.storage.url}")
-    print(f"mail:    {transport} -> {', '.join(config.email.to)}")
-    print(f"digest:  {config.digest.time:%H:%M} {config.digest.timezone}"
-          f"{'' if config.digest.enabled else ' (disabled)'}")
-    return 0
 
 
 def _poll_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,21 +34,28 @@ def _poll_arguments(parser: argparse.ArgumentParser) -> None:
 @command("poll", "poll every enabled feed now, in the foreground, and deliver",
          configure=_poll_arguments)
 def poll(args: argparse.Namespace, config: Config) -> int:
-    unknown = [n for n in args.feed or () if n not in {f.name for f in config.feeds}]
-    if unknown:
-        print(f"error: unknown feed: {', '.join(unknown)}")
-        return 2
+    check_feeds(config, args.feed, enabled=True)
     started = time.perf_counter()
     outcomes, delivered = asyncio.run(_poll(config, args.feed))
+    _print_outcomes(outcomes)
+    print(_summary(outcomes, time.perf_counter() - started))
+    if delivered:
+        print(delivered)
+    return 0
+
+
+def _print_outcomes(outcomes: Sequence[FeedOutcome]) -> None:
+    """A line per feed and its matches; one line in all when every feed failed alike."""
+    cause = shared_network_cause([(o.error_kind, o.error) for o in outcomes
+                                  if o.status == "error"], len(outcomes))
+    if cause is not None:
+        print(f"{'FAILED':<13} every one of the {len(outcomes)} feeds: {NETWORK_HINTS[cause]}")
+        return
     for outcome in outcomes:
         print(_outcome_line(outcome))
         for article in outcome.articles:
             if article.matched:
                 print(f"    match {', '.join(article.matched)}: {article.title} <{article.url}>")
-    print(_summary(outcomes, time.perf_counter() - started))
-    if delivered:
-        print(delivered)
-    return 0
 
 
 async def _poll(config: Config, names: Sequence[str] | None) -> tuple[list[FeedOutcome], str]:
@@ -97,14 +90,42 @@ def _summary(outcomes: Sequence[FeedOutcome], seconds: float) -> str:
             f"in {seconds:.1f} s")
 
 
-@command("feeds", "show each feed's health: last status, last success, next poll, errors")
+def _feeds_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "%(prog)s [-h] [import FILE.opml | export [FILE.opml]]"
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", prog=parser.prog,
+                                    description="without an ACTION: the health table")
+    found = actions.add_parser(
+        "import", help="print [[feeds]] TOML for the feeds of an OPML file not configured yet",
+        description="Print [[feeds]] TOML for the feeds of an OPML file (a feed reader's "
+                    "export) that are not configured yet; paste it into the config.")
+    found.add_argument("file", metavar="FILE.opml", type=Path,
+                       help="the OPML file to read (- reads standard input)")
+    written = actions.add_parser(
+        "export", help="write the configured feeds as OPML",
+        description="Write the configured feeds as OPML, for a feed reader or another "
+                    "news-monitor.")
+    written.add_argument("file", metavar="FILE.opml", type=Path, nargs="?",
+                         help="where to write it (default: standard output)")
+
+
+@command("feeds", "show each feed's health (last status, last success, next poll, errors); "
+         "import or export feeds as OPML", configure=_feeds_arguments)
 def feeds(args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "action", None) == "import":
+        return opml.import_feeds(args.file, config)
+    if getattr(args, "action", None) == "export":
+        return opml.export_feeds(args.file, config)
     store = open_store_for(config)
     try:
         states = {s.name: s for s in store.feed_states()}
     finally:
         store.close()
-    print(f"{'feed':<34} {'status':<13} {'last success':<17} {'next poll':<17} "
+    _health_table(config, states, display_zone(args, config))
+    return 0
+
+
+def _health_table(config: Config, states: dict[str, FeedState], zone: ZoneInfo) -> None:
+    print(f"{'feed':<34} {'status':<13} {'last success':<21} {'next poll':<21} "
           f"{'errors':>6} {'entries':>7}")
     for feed in config.feeds:
         state = states.get(feed.name)
@@ -112,10 +133,9 @@ def feeds(args: argparse.Namespace, config: Config) -> int:
         if not feed.enabled:
             status = "disabled"
         print(f"{feed.name[:34]:<34} {status[:13]:<13} "
-              f"{_fmt_time(state.last_success_at if state else None):<17} "
-              f"{_fmt_time(state.next_poll_at if state else None):<17} "
+              f"{show_time(state.last_success_at if state else None, zone):<21} "
+              f"{show_time(state.next_poll_at if state else None, zone):<21} "
               f"{state.consecutive_errors if state else 0:>6} "
               f"{state.entries_count if state else 0:>7}")
         if state and state.last_error and state.consecutive_errors:
             print(f"    last error: {state.last_error}")
-    return 0

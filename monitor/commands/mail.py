@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from monitor.app.settings import (
     delivery_settings,
@@ -23,11 +24,13 @@ from monitor.app.settings import (
 from monitor.app.wiring import open_app, open_store_for, utcnow
 from monitor.commands import command
 from monitor.commands.feeds import describe_flush
+from monitor.commands.output import display_zone, show_time
 from monitor.config.model import Config
-from monitor.errors import DeliveryError
+from monitor.errors import DeliveryError, UsageError
 from monitor.models import OutboxItem, message_id
 from monitor.notify.compose import compose_test, render_digest_text
 from monitor.notify.delivery import Delivery
+from monitor.notify.digest import DigestSkipped
 from monitor.notify.mailer import diagnose
 from monitor.store import Store
 
@@ -54,7 +57,7 @@ def outbox(args: argparse.Namespace, config: Config) -> int:
         items = store.outbox()
     finally:
         store.close()
-    print(_json(items) if args.json else _table(items))
+    print(_json(items) if args.json else _table(items, display_zone(args, config)))
     return 0
 
 
@@ -78,12 +81,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _table(items: Sequence[OutboxItem]) -> str:
+def _table(items: Sequence[OutboxItem], zone: ZoneInfo) -> str:
     lines = []
     for item in items:
-        due = (f" next try {item.next_attempt_at.astimezone():%H:%M}"
+        due = (f" next try {show_time(item.next_attempt_at, zone, '%H:%M %Z')}"
                if item.status == "pending" and item.next_attempt_at else "")
-        lines.append(f"{item.status:<8} {item.created_at.astimezone():%Y-%m-%d %H:%M} "
+        lines.append(f"{item.status:<8} {show_time(item.created_at, zone)} "
                      f"attempts={item.attempts}{due} {item.kind:<7} {item.subject}")
         if item.last_error and item.status != "sent":
             lines.append(f"    last error: {item.last_error}")
@@ -115,7 +118,10 @@ def _digest_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--preview", metavar="FILE.html", help="render to a file, send nothing")
     group.add_argument("--text", action="store_true", help="print the plain-text version")
-    group.add_argument("--send", action="store_true", help="build, queue and send it now")
+    group.add_argument("--send", action="store_true",
+                       help="build, queue and send what is new since the last digest now")
+    parser.add_argument("--empty", action="store_true",
+                        help="with --send: send a digest even when nothing is new")
 
 
 @command("digest", "preview, print or send the digest of everything since the last one",
@@ -125,6 +131,8 @@ def digest(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _digest(args: argparse.Namespace, config: Config) -> int:
+    if args.empty and not args.send:
+        raise UsageError("--empty goes with --send")
     async with open_app(config) as app:
         if args.preview or args.text:
             draft = app.render_digest(app.clock())
@@ -134,9 +142,10 @@ async def _digest(args: argparse.Namespace, config: Config) -> int:
                 Path(args.preview).write_text(draft.html, encoding="utf-8")
                 print(f"wrote {args.preview} ({len(draft.event_ids)} events)")
             return 0
-        result = await app.send_digest(force=True)
+        result = await app.make_digest(by_hand=True, empty=args.empty)
         report = await app.delivery.flush()
-    assert result is not None
+    if isinstance(result, DigestSkipped):
+        return _not_sent(result, display_zone(args, config))
     print(f"digest {result.subject!r}: {result.events} events, archived at {result.html_path}")
     if report.sent:
         print(f"delivered via {transport_label(config)}")
@@ -145,3 +154,19 @@ async def _digest(args: argparse.Namespace, config: Config) -> int:
               "outbox and is retried", file=sys.stderr)
         return 1
     return 0
+
+
+def _not_sent(skipped: DigestSkipped, zone: ZoneInfo) -> int:
+    """Why ``digest --send`` sent nothing: 0 when nothing was new, 1 when it could not."""
+    if skipped.reason == "empty":
+        since = (f"the digest of {show_time(skipped.made_at, zone)}" if skipped.made_at
+                 else "the last digest")
+        print(f"nothing new since {since}; no digest sent (--send --empty sends one anyway)")
+        return 0
+    if skipped.reason == "busy":
+        print("another process is still making the digest; nothing sent, try again later",
+              file=sys.stderr)
+    else:
+        print("another process took the digest over while this one worked; nothing sent by "
+              "this one", file=sys.stderr)
+    return 1

@@ -1,9 +1,12 @@
 """The configuration: one TOML file validated into typed, frozen objects at start-up.
 
 Unknown keys are errors, every problem is reported at once with its key path
-(``feeds[3].url: not an http(s) URL``), and secrets never live in the file: the SMTP
-password comes from ``password_file``, the environment or a systemd credential. The
-config object is passed explicitly; nothing here reads the environment after loading.
+(``feeds[3] ("FAZ Wirtschaft").url: not an http(s) URL``; the checks across keys are in
+``checks``), and secrets never live in the file: the SMTP password comes from
+``password_file``, the environment or a systemd credential. Relative paths are taken from
+the file's folder and the state directory is chosen by ``paths``; what makes a valid file
+useless is found by ``review`` and kept in ``Config.findings``. The config object is passed
+explicitly; nothing here reads the environment after loading.
 """
 
 from __future__ import annotations
@@ -20,7 +23,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from monitor import __version__
-from monitor.config.problems import format_errors
+from monitor.config import paths
+from monitor.config.checks import query_problems, raw_duplicates, section
+from monitor.config.problems import format_errors, in_file_order
+from monitor.config.review import Finding, review
+from monitor.config.secrets import secrets_absent, smtp_password
 from monitor.config.types import (
     ClockTime,
     Duration,
@@ -38,9 +45,7 @@ from monitor.errors import ConfigError
 __all__ = ["Config", "ConfigError", "config_path", "load_config", "parse_duration", "parse_size"]
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
-PASSWORD_ENV = "NEWS_MONITOR_SMTP_PASSWORD"
-CREDENTIAL_NAME = "smtp-password"
-_RESERVED = frozenset({"state_dir", "smtp_password", "source"})
+_RESERVED = frozenset({"state_dir", "smtp_password", "source", "findings"})
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -48,7 +53,17 @@ class _Section(BaseModel):
 
 class StorageConfig(_Section):
     url: str = ""                       # filled with the state directory's SQLite file
+    state_dir: Path | None = None       # made absolute; $STATE_DIRECTORY comes first
     retention: Duration = timedelta(days=180)
+    lease: Duration = timedelta(seconds=30)            # a claim on a feed, page, mail or job
+    lease_renewal: Duration = timedelta(seconds=10)    # renewed this often while it runs
+
+    @model_validator(mode="after")
+    def _renewal_within_lease(self) -> StorageConfig:
+        if self.lease_renewal * 2 > self.lease:
+            raise ValueError(f"lease_renewal: {self.lease_renewal.total_seconds():g}s is more "
+                             f"than half of lease ({self.lease.total_seconds():g}s)")
+        return self
 
 
 class FetchConfig(_Section):
@@ -145,6 +160,7 @@ class Config(_Section):
     state_dir: Path = Path("var")
     smtp_password: str | None = Field(default=None, exclude=True, repr=False)
     source: Path | None = None
+    findings: tuple[Finding, ...] = Field(default=(), exclude=True)
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -163,17 +179,27 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     """Read, validate and complete the configuration; raise ConfigError with every problem."""
     env = os.environ if env is None else env
     raw = _read_toml(path)
-    problems = _check_secrets_absent(raw) + _check_reserved(raw) + _raw_duplicates(raw)
+    findings = review(raw)
+    problems = (secrets_absent(raw) + _check_reserved(raw) + raw_duplicates(raw)
+                + query_problems(raw))
     try:
-        config = Config.model_validate(raw)
+        config: Config | None = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(problems + format_errors(exc, Config), str(path)) from None
-    problems += _cross_checks(config)
-    password, secret_problems = _smtp_password(config, env)
+        problems += format_errors(exc, Config, raw)
+        config = None
+    base = paths.config_folder(path)
+    fetch = config.fetch if config else section(FetchConfig, raw, "fetch")
+    email = config.email if config else section(EmailConfig, raw, "email")
+    smtp = _with_paths(email.smtp, base) if email and email.smtp else None
+    problems += _cross_checks(fetch, smtp)
+    password, secret_problems = smtp_password(smtp.username if smtp else None,
+                                              smtp.password_file if smtp else None, env)
     problems += secret_problems
-    if problems:
-        raise ConfigError(problems, str(path))
-    return _complete(config, path, env, password)
+    if problems or config is None:
+        errors = problems + [str(f) for f in findings if f.severity == "error"]
+        raise ConfigError(sorted(errors, key=in_file_order), str(path),
+                          warnings=[str(f) for f in findings if f.severity == "warning"])
+    return _complete(config, path, env, password, smtp, tuple(findings))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -188,37 +214,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"not valid TOML: {exc}"], str(path)) from None
 
 
-def _check_secrets_absent(raw: Mapping[str, Any]) -> list[str]:
-    smtp = raw.get("email", {}).get("smtp", {}) if isinstance(raw.get("email"), dict) else {}
-    if isinstance(smtp, dict) and "password" in smtp:
-        return ["email.smtp.password: secrets never live in the config file; use password_file, "
-                f"${PASSWORD_ENV} or the systemd credential {CREDENTIAL_NAME!r}"]
-    return []
-
-
 def _check_reserved(raw: dict[str, Any]) -> list[str]:
     """Keys that are filled at load time, never from the file."""
     problems = []
     for key in _RESERVED & raw.keys():
-        problems.append(f"{key}: unknown key")
+        hint = " (did you mean 'state_dir' in [storage]?)" if key == "state_dir" else ""
+        problems.append(f"{key}: unknown key{hint}")
         del raw[key]
     return problems
 
 
-def _raw_duplicates(raw: Mapping[str, Any]) -> list[str]:
+def _cross_checks(fetch: FetchConfig | None, smtp: SmtpConfig | None) -> list[str]:
     problems = []
-    for section in ("feeds", "topics"):
-        items = raw.get(section)
-        if isinstance(items, list):
-            problems += _duplicates(section, [i.get("name") for i in items if isinstance(i, dict)])
-    return problems
-
-
-def _cross_checks(config: Config) -> list[str]:
-    problems = []
-    if config.fetch.per_host_concurrency > config.fetch.concurrency:
+    if fetch and fetch.per_host_concurrency > fetch.concurrency:
         problems.append("fetch.per_host_concurrency: larger than fetch.concurrency")
-    smtp = config.email.smtp
     if smtp and smtp.security == "none" and smtp.username:
         problems.append("email.smtp.username: credentials over an unencrypted connection are "
                         "refused; use security = \"starttls\" or \"tls\"")
@@ -227,44 +236,26 @@ def _cross_checks(config: Config) -> list[str]:
     return problems
 
 
-def _duplicates(section: str, names: list[Any]) -> list[str]:
-    seen: set[Any] = set()
-    problems = []
-    for index, name in enumerate(names):
-        if name is not None and name in seen:
-            problems.append(f"{section}[{index}].name: duplicate name {name!r}")
-        seen.add(name)
-    return problems
+def _with_paths(smtp: SmtpConfig, base: Path) -> SmtpConfig:
+    """The SMTP section with its files taken from the config's folder."""
+    return smtp.model_copy(update={
+        "password_file": paths.resolve(base, smtp.password_file) if smtp.password_file else None,
+        "ca_file": paths.resolve(base, smtp.ca_file) if smtp.ca_file else None})
 
 
-def _smtp_password(config: Config, env: Mapping[str, str]) -> tuple[str | None, list[str]]:
-    smtp = config.email.smtp
-    if smtp is None or not smtp.username:
-        return None, []
-    if smtp.password_file is not None:
-        return _read_secret(smtp.password_file, "email.smtp.password_file")
-    if env.get(PASSWORD_ENV):
-        return env[PASSWORD_ENV], []
-    credentials = env.get("CREDENTIALS_DIRECTORY")
-    if credentials and (Path(credentials) / CREDENTIAL_NAME).is_file():
-        return _read_secret(Path(credentials) / CREDENTIAL_NAME, "email.smtp (credential)")
-    return None, [f"email.smtp.username: no password found; set password_file, ${PASSWORD_ENV} "
-                  f"or the systemd credential {CREDENTIAL_NAME!r}"]
-
-
-def _read_secret(path: Path, key: str) -> tuple[str | None, list[str]]:
-    try:
-        return path.read_text(encoding="utf-8").strip(), []
-    except OSError as exc:
-        return None, [f"{key}: cannot read {path}: {exc.strerror}"]
-
-
-def _complete(config: Config, path: Path, env: Mapping[str, str], password: str | None) -> Config:
-    state_dir = Path(env.get("STATE_DIRECTORY", "").split(":")[0] or "var")
-    storage_url = config.storage.url or f"sqlite:///{state_dir / 'monitor.db'}"
-    storage = config.storage.model_copy(update={"url": storage_url})
-    return config.model_copy(update={"state_dir": state_dir, "storage": storage,
-                                     "smtp_password": password, "source": path})
+def _complete(config: Config, path: Path, env: Mapping[str, str], password: str | None,
+              smtp: SmtpConfig | None, findings: tuple[Finding, ...]) -> Config:
+    """Paths made absolute, the state directory chosen, the secret and findings filled in."""
+    base = paths.config_folder(path)
+    configured = config.storage.state_dir
+    own = paths.resolve(base, configured) if configured is not None else None
+    state_dir = paths.state_directory(own, base, env)
+    storage = config.storage.model_copy(update={
+        "url": paths.storage_url(config.storage.url, base, state_dir), "state_dir": own})
+    email = config.email.model_copy(update={"smtp": smtp})
+    return config.model_copy(update={"state_dir": state_dir, "storage": storage, "email": email,
+                                     "smtp_password": password, "source": path,
+                                     "findings": findings})
 
 
 def config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:

@@ -9,7 +9,8 @@ recipients come only from ``MailSettings``; every value from a feed is cleaned b
 reaches a header, and the generated header set is checked once more.
 
 The digest is composed from a ``DigestData`` record (``notify.digest`` gathers it): per topic
-the new and updated stories, source health and counts, rendered three ways from the same
+the new and updated stories, source health (a feed's failure in short German words:
+``failure_label``) and counts, rendered three ways from the same
 context: the plain-text part (also what ``digest --text`` prints), the HTML part, and that
 HTML as the standalone archive document. An empty period says so plainly ("Keine neuen
 Meldungen") instead of sending an empty-looking mail.
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from monitor.errors import PermanentDeliveryError
+from monitor.fetch.causes import failure_cause, http_status
 from monitor.models import Delta, DigestData, FeedHealth, OutgoingMail, TopicDigest
 from monitor.notify.headers import check_headers, clean_header_value, one_line
 from monitor.notify.render import (
@@ -59,6 +61,23 @@ COUNT_LABELS = {
     "errors": "Fehler beim Abruf",
     "feeds_failing": "Feeds mit Fehlern",
 }
+FAILURE_LABELS = {
+    "dns": "Name nicht auflösbar (DNS)",
+    "no_route": "keine Netzverbindung",
+    "refused": "Verbindung abgelehnt",
+    "reset": "Verbindung abgebrochen",
+    "timeout": "Zeitüberschreitung",
+    "tls": "TLS-/Zertifikatsfehler",
+    "blocked": "Adresse gesperrt (internes Netz)",
+    "too_large": "Antwort zu groß",
+    "redirects": "fehlerhafte Weiterleitung",
+    "parse": "kein lesbarer Feed",
+    "http": "HTTP-Fehler",
+    "internal": "interner Fehler",
+    "other": "Abruf fehlgeschlagen",
+}
+HTTP_LABELS = {401: "Zugriff verweigert", 403: "Zugriff verweigert", 404: "nicht gefunden",
+               410: "entfernt", 429: "zu viele Anfragen"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +174,21 @@ def _topic_view(topic: TopicDigest, tz: str) -> TopicView:
 def _failing(health: tuple[FeedHealth, ...], tz: str) -> tuple[dict[str, Any], ...]:
     rows = [h for h in health if h.consecutive_errors > 0]
     return tuple({"name": h.name, "url": h.url, "errors": h.consecutive_errors,
-                  "error": h.last_error or h.last_status or "unbekannter Fehler",
+                  "error": failure_label(h.last_status, h.last_error),
                   "since": local_time(h.last_success_at, tz) or "noch nie erfolgreich"}
                  for h in sorted(rows, key=lambda h: (-h.consecutive_errors, h.name)))
+
+
+def failure_label(kind: str | None, error: str | None) -> str:
+    """A feed's recorded failure in short German words (``[Errno -2] ...`` is no one's)."""
+    if not kind and not error:
+        return "unbekannter Fehler"
+    cause = failure_cause(kind, error)
+    status = http_status(error) if cause == "http" else None
+    if status is None:
+        return FAILURE_LABELS.get(cause, FAILURE_LABELS["other"])
+    words = HTTP_LABELS.get(status, "Serverfehler" if status >= 500 else "HTTP-Fehler")
+    return f"{words} (HTTP {status})"
 
 
 def _silent(health: tuple[FeedHealth, ...], end: datetime, tz: str) -> tuple[dict[str, Any], ...]:

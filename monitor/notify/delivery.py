@@ -5,26 +5,28 @@ transaction that records the event; ``flush`` hands pending mail to the transpor
 retries and backoff (``notify.outbox``), rendering each alert from its event the first time
 it is sent (``render_alert``). Deltas past the hourly cap, and every delta in mode "hourly",
 were folded; ``send_hourly_summary`` (called hourly by the service) mails them as one
-summary. The transport is SMTP when ``DeliverySettings.smtp`` is set, else a Maildir. The
-settings are a small frozen record built by the wiring; the store is reached through the
-``DeliveryStore`` protocol.
+summary; one process queues an hour's summary, under that hour's job lease. The transport
+is SMTP when ``DeliverySettings.smtp`` is set, else a Maildir. The settings are a small
+frozen record built by the wiring; the store is reached through the ``DeliveryStore``
+protocol; a mail's lease is renewed by the ``LeaseKeeper`` while it is sent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from monitor.leasing import LeaseKeeper
 from monitor.models import Delta, OutgoingMail, summary_message_id
 from monitor.notify.compose import compose_alert, compose_summary
 from monitor.notify.mailer import MaildirMailer, Mailer, SmtpMailer
 from monitor.notify.outbox import FlushReport, OutboxStore, flush_outbox
 from monitor.notify.settings import MailSettings, SmtpSettings
-from monitor.store.records import DeadLetter
+from monitor.store.records import DeadLetter, JobClaim
 
 log = logging.getLogger(__name__)
 SUMMARY_GAP = timedelta(minutes=55)   # at most one summary per hourly run, with slack
@@ -33,15 +35,24 @@ SUMMARY_GAP = timedelta(minutes=55)   # at most one summary per hourly run, with
 @dataclass(frozen=True, slots=True)
 class DeliverySettings:
     """What delivery needs: the mail's sender and recipients, SMTP (or else a Maildir), and
-    how long one send may hold a mail's lease."""
+    how often a mail's lease is renewed while it is sent."""
 
     mail: MailSettings
     maildir: Path
     smtp: SmtpSettings | None = None
-    lease_seconds: float = 100.0     # one SMTP session of several commands, each timed out
+    lease_renewal: float = 10.0
 
 
 class DeliveryStore(OutboxStore, Protocol):
+    def renew_leases(self, held: Mapping[str, Sequence[int]],
+                     now: datetime) -> Mapping[str, Sequence[int]]: ...
+
+    def claim_job(self, name: str, now: datetime) -> JobClaim: ...
+
+    def finish_job(self, job_id: int, now: datetime) -> bool: ...
+
+    def release_job(self, job_id: int) -> None: ...
+
     def reschedule_pending(self, now: datetime) -> int: ...
 
     def last_summary_at(self) -> datetime | None: ...
@@ -61,9 +72,11 @@ class Delivery:
     """Renders alerts as they are sent, summarises folded ones, and flushes the outbox."""
 
     def __init__(self, settings: DeliverySettings, store: DeliveryStore,
-                 clock: Callable[[], datetime], mailer: Mailer | None = None) -> None:
+                 clock: Callable[[], datetime], mailer: Mailer | None = None,
+                 keeper: LeaseKeeper | None = None) -> None:
         self.settings, self.store, self.clock = settings, store, clock
         self.mailer = mailer or mailer_for(settings)
+        self.keeper = keeper or LeaseKeeper(store.renew_leases, clock, settings.lease_renewal)
 
     def render_alert(self, delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
         """The alert mail for one delta, under the Message-ID it was queued with."""
@@ -98,8 +111,19 @@ class Delivery:
                               error=f"cannot build the mail: {type(exc).__name__}: {exc}")
 
     async def send_hourly_summary(self) -> FlushReport:
-        """The hourly job: queue the summary of folded deltas, then flush the outbox."""
-        self.queue_hourly_summary()
+        """The hourly job: one process queues the summary of folded deltas (under the job
+        lease of this hour), then the outbox is flushed."""
+        now = self.clock()
+        job = self.store.claim_job(f"summary {now:%Y-%m-%dT%H}", now)
+        if job.status != "claimed":
+            log.info("summary status=%s job=%r", job.status, job.name)
+            return await self.flush()
+        try:
+            self.queue_hourly_summary()
+        except BaseException:
+            self.store.release_job(job.id)
+            raise
+        self.store.finish_job(job.id, self.clock())
         return await self.flush()
 
     async def flush(self, *, include_waiting: bool = False) -> FlushReport:
@@ -109,8 +133,7 @@ class Delivery:
         if include_waiting:
             self.store.reschedule_pending(self.clock())
         report = await flush_outbox(self.store, self.mailer, clock=self.clock,
-                                    render=self.render_alert,
-                                    lease_seconds=self.settings.lease_seconds)
+                                    render=self.render_alert, keeper=self.keeper)
         if report.sent or report.failed or report.dead:
             log.info("outbox sent=%d failed=%d dead=%d", report.sent, report.failed, report.dead)
         return report

@@ -9,17 +9,30 @@ the local clock time printed. The job reads the store only through ``DigestStore
 configuration only as ``DigestSettings`` (the wiring builds both); composing the mail is
 ``compose.compose_digest``. The digest row, the assignment of its deltas and its mail are
 written in one store transaction, and the HTML is archived under ``archive_dir``.
+
+A digest is identified by its route and period, the local day in ``timezone``; one process
+at a time makes a route's digest, under the route's digest lease (renewed while it works;
+another process waits for it), so every daemon and every ``digest --send`` at once yields
+one digest of the day and each delta is in one digest. The scheduled digest finds a day
+already made and skips it; one sent by hand after it is an extra digest of what is new
+since (period: day and time), and says so when nothing is.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
+from monitor.leasing import LeaseKeeper
 from monitor.models import (
     Delta,
     DigestData,
@@ -31,6 +44,10 @@ from monitor.models import (
 )
 from monitor.notify.compose import compose_digest
 from monitor.notify.settings import MailSettings
+from monitor.store.records import JobClaim
+
+log = logging.getLogger(__name__)
+LEASE_POLL_SECONDS = 1.0
 
 
 class SentDigest(Protocol):
@@ -43,6 +60,12 @@ class SentDigest(Protocol):
 class DigestStore(Protocol):
     """The store methods the digest job calls."""
 
+    def claim_digest(self, route: str, now: datetime) -> JobClaim: ...
+
+    def release_job(self, job_id: int) -> None: ...
+
+    def digest_made(self, route: str, period: str) -> datetime | None: ...
+
     def last_sent_digest(self) -> SentDigest | None: ...
 
     def digest_candidates(self, until: datetime) -> Sequence[Delta]: ...
@@ -53,7 +76,9 @@ class DigestStore(Protocol):
                             until: datetime) -> Mapping[str, int]: ...
 
     def create_digest(self, *, period_start: datetime | None, period_end: datetime,
-                      event_ids: Sequence[int], html_path: str, mail: OutgoingMail) -> int: ...
+                      event_ids: Sequence[int], html_path: str, mail: OutgoingMail,
+                      route: str = "default", period: str | None = None,
+                      lease: int | None = None) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +91,8 @@ class DigestSettings:
     feeds: tuple[str, ...]      # the enabled feeds' names: only their health is reported
     mail: MailSettings          # sender and the digest's recipients
     archive_dir: Path           # where each digest's HTML is kept
+    route: str = "default"      # whose digest this is (one route until routes exist)
+    lease_wait: float = 120.0   # how long to wait while another process makes the digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +113,19 @@ class DigestResult:
     events: int
     html_path: Path
     subject: str
+    period: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSkipped:
+    """No digest was queued, and why: the period's was made already ("done", at ``made_at``),
+    nothing is new since the last digest ("empty"; ``made_at``: the day's digest, if any),
+    another process kept the route's digest lease past the wait ("busy"), or this one lost
+    it while working ("lost")."""
+
+    reason: Literal["done", "empty", "busy", "lost"]
+    period: str
+    made_at: datetime | None = None
 
 
 def build_digest(store: DigestStore, settings: DigestSettings,
@@ -126,30 +166,77 @@ def _health(state: FeedState) -> FeedHealth:
                       last_success_at=state.last_success_at, last_new_at=state.last_new_at)
 
 
-def render_digest(store: DigestStore, settings: DigestSettings, now: datetime) -> DigestDraft:
-    """The digest made at ``now``, composed; nothing is written."""
+def digest_period(now: datetime, timezone: str) -> str:
+    """The period a digest made at ``now`` belongs to: its local day."""
+    return now.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+def render_digest(store: DigestStore, settings: DigestSettings, now: datetime,
+                  period: str | None = None) -> DigestDraft:
+    """The digest made at ``now`` (of ``period``, the day by default), composed; nothing is
+    written."""
     data, ids = build_digest(store, settings, now)
+    period = period or digest_period(now, settings.timezone)
     mail, html = compose_digest(data, settings.mail, now=now,
-                                message_id=message_id("digest", f"{now:%Y%m%dT%H%M%S}"))
+                                message_id=message_id("digest", settings.route, period))
     return DigestDraft(data, tuple(ids), mail, html)
 
 
 async def send_digest(store: DigestStore, settings: DigestSettings,
-                      clock: Callable[[], datetime], *,
-                      force: bool = False) -> DigestResult | None:
-    """Create, archive and queue the digest; None when the period is empty and
-    ``send_empty`` is off (``force`` makes one anyway)."""
-    now = clock()
-    draft = render_digest(store, settings, now)
-    if not draft.event_ids and not settings.send_empty and not force:
-        return None
+                      clock: Callable[[], datetime], *, by_hand: bool = False,
+                      empty: bool = False,
+                      keeper: LeaseKeeper | None = None) -> DigestResult | DigestSkipped:
+    """Make, archive and queue the digest of the day under the route's lease.
+
+    Scheduled (``by_hand`` False): skipped when the day's digest was made, or when nothing
+    is new and ``send_empty`` is off. By hand: the day's digest, or an extra one of what is
+    new since it; nothing when nothing is new unless ``empty``."""
+    lease = await _take_lease(store, settings, clock)
+    if lease is None:
+        return DigestSkipped("busy", digest_period(clock(), settings.timezone))
+    try:
+        with keeper.holding("jobs", [lease]) if keeper else contextlib.nullcontext():
+            return await asyncio.to_thread(_make, store, settings, clock(), lease,
+                                           by_hand, empty)
+    finally:
+        store.release_job(lease)
+
+
+async def _take_lease(store: DigestStore, settings: DigestSettings,
+                      clock: Callable[[], datetime]) -> int | None:
+    """The route's digest lease, waiting while another process holds it (its digest is
+    then made, or its lease ends when it died)."""
+    deadline = time.monotonic() + settings.lease_wait
+    while (claim := store.claim_digest(settings.route, clock())).status != "claimed":
+        if time.monotonic() >= deadline:
+            log.warning("digest status=busy route=%s holder=%s", settings.route, claim.owner)
+            return None
+        await asyncio.sleep(LEASE_POLL_SECONDS)
+    return claim.id
+
+
+def _make(store: DigestStore, settings: DigestSettings, now: datetime, lease: int,
+          by_hand: bool, empty: bool) -> DigestResult | DigestSkipped:
+    day = digest_period(now, settings.timezone)
+    made = store.digest_made(settings.route, day)
+    if made is not None and not by_hand:
+        return DigestSkipped("done", day, made)
+    local = now.astimezone(ZoneInfo(settings.timezone))
+    period = day if made is None else f"{day}T{local:%H%M%S}"
+    draft = render_digest(store, settings, now, period)
+    if not draft.event_ids and not (empty or (settings.send_empty and not by_hand)):
+        return DigestSkipped("empty", period, made)
     path = archive_path(settings.archive_dir, now)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(draft.html, encoding="utf-8")
     digest_id = store.create_digest(period_start=draft.data.period_start, period_end=now,
                                     event_ids=draft.event_ids, html_path=str(path),
-                                    mail=draft.mail)
-    return DigestResult(digest_id, len(draft.event_ids), path, draft.mail.subject)
+                                    mail=draft.mail, route=settings.route, period=period,
+                                    lease=lease)
+    if digest_id is None:
+        path.unlink(missing_ok=True)
+        return DigestSkipped("lost", period)
+    return DigestResult(digest_id, len(draft.event_ids), path, draft.mail.subject, period)
 
 
 def archive_path(archive_dir: Path, now: datetime) -> Path:

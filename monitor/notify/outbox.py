@@ -10,13 +10,14 @@ built is dead with the reason, and its event stays. A mail is marked sent only a
 server accepted it; a transient failure is retried with capped exponential backoff and
 jitter (``monitor.backoff``); a permanent failure, or too many attempts, makes it dead so it
 never blocks the queue; one mail's failure never stops the others. Mails are claimed one at
-a time, each under a lease long enough for one SMTP session, so a second process never sends
-a mail this one is still sending, and a mail left leased by a killed process is free again
-once its lease ends.
+a time, each under a short lease renewed while it is rendered and sent (``monitor.leasing``),
+so a second process never sends a mail this one is still sending, and a mail left leased by
+a killed process is free again once its lease ends (tens of seconds).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import random
@@ -27,6 +28,7 @@ from typing import Protocol
 
 from monitor import backoff
 from monitor.errors import PermanentDeliveryError, StoreError, TransientDeliveryError
+from monitor.leasing import LeaseKeeper
 from monitor.models import Delta, OutboxItem, OutgoingMail
 from monitor.notify.mailer import Mailer
 
@@ -37,8 +39,7 @@ RenderAlert = Callable[[Delta, str, datetime], OutgoingMail]
 
 
 class OutboxStore(Protocol):
-    def claim_pending(self, now: datetime, *, limit: int = 20,
-                      lease_seconds: float = 120) -> Sequence[OutboxItem]: ...
+    def claim_pending(self, now: datetime, *, limit: int = 20) -> Sequence[OutboxItem]: ...
 
     def mark_rendered(self, item_id: int, *, subject: str, recipients: Sequence[str],
                       raw: bytes) -> None: ...
@@ -70,17 +71,19 @@ async def flush_outbox(store: OutboxStore, mailer: Mailer, *, clock: Callable[[]
                        render: RenderAlert, limit: int = 50,
                        base_delay: float = 60, max_delay: float = 6 * 3600,
                        max_attempts: int = 20, rng: random.Random | None = None,
-                       lease_seconds: float = 300) -> FlushReport:
-    """Try each due mail once (at most ``limit``); returns what happened."""
+                       keeper: LeaseKeeper | None = None) -> FlushReport:
+    """Try each due mail once (at most ``limit``), its lease renewed by ``keeper`` while it
+    is sent; returns what happened."""
     policy = _Policy(base_delay, max_delay, max_attempts, rng or random.Random(), render)
     outcomes: list[tuple[str, str]] = []
     tried: set[int] = set()
     while len(outcomes) < limit:
-        claimed = store.claim_pending(clock(), limit=1, lease_seconds=lease_seconds)
+        claimed = store.claim_pending(clock(), limit=1)
         if not claimed or claimed[0].id in tried:
             break
         tried.add(claimed[0].id)
-        outcomes.append(await _deliver_recorded(store, mailer, claimed[0], clock, policy))
+        with keeper.holding("outbox", [claimed[0].id]) if keeper else contextlib.nullcontext():
+            outcomes.append(await _deliver_recorded(store, mailer, claimed[0], clock, policy))
     errors = tuple(error for _, error in outcomes if error)
     return FlushReport(sent=sum(o == "sent" for o, _ in outcomes),
                        failed=sum(o == "failed" for o, _ in outcomes),

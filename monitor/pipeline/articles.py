@@ -6,8 +6,9 @@ decides which events happen (``new``, or a material ``updated``) and hands the s
 ``ArticleOutcome`` of plain values: the store writes revision, matches and events, finds a new
 article's cluster from its signature (``ClusterQuery``) and queues or folds the alerts (the
 settings' ``AlertPolicy``), all in one transaction. The store is reached through the
-``ArticleStore`` protocol of exactly the methods used here. Failures of one page fall back to
-the feed summary, marked; they never stop the feed.
+``ArticleStore`` protocol of exactly the methods used here. A page is fetched by one
+process at a time (``monitor.pipeline.claims``). Failures of one page fall back to the feed
+summary, marked; they never stop the feed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from monitor.errors import FetchError
 from monitor.extract.html import summary_page
 from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
+from monitor.leasing import LeaseKeeper
 from monitor.match import Topic, article_document, page_document
 from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
+from monitor.pipeline.claims import PageClaims, holding
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import (
     ArticleOutcome,
@@ -60,6 +63,10 @@ class ArticleStore(Protocol):
 
     def save_outcome(self, outcome: ArticleOutcome) -> SavedOutcome: ...
 
+    def claim_page(self, url: str, now: datetime) -> int | None: ...
+
+    def drop_job(self, job_id: int) -> None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class EntryResult:
@@ -68,7 +75,8 @@ class EntryResult:
     key: str                     # the feed entry's key ('' for a re-check)
     title: str
     url: str
-    status: str                  # the extract status, "known", "tombstoned" or "error"
+    status: str                  # the extract status, "known", "tombstoned", "deferred"
+                                 # (its page is another process's now) or "error"
     matched: tuple[str, ...] = ()
     deltas: int = 0
 
@@ -89,9 +97,11 @@ class ArticleProcessor:
 
     def __init__(self, *, settings: PipelineSettings, store: ArticleStore, fetcher: Fetcher,
                  extractor: Extractor, topics: Sequence[Topic],
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], keeper: LeaseKeeper | None = None) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.extractor, self.topics, self.clock = extractor, topics, clock
+        self.keeper = keeper
+        self.pages = PageClaims(store, clock, settings.page_wait)
         # Articles in flight at once (fetched page, extraction, matching): bounded, so a
         # first cycle over thousands of entries never holds thousands of pages in memory.
         self._slots = asyncio.Semaphore(settings.articles_in_flight)
@@ -154,9 +164,24 @@ class ArticleProcessor:
 
     async def _entry(self, feed: FeedSpec, state: FeedState,
                      entry: FeedEntry) -> EntryResult | None:
-        source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
-        if entry.link and self.store.link_known(state.id, entry.key, entry.link) is not None:
+        """A new entry: known already, or its page claimed (one process fetches a page
+        however many feeds carry it), fetched and evaluated."""
+        if not entry.link:
+            return await self._first_look(feed, state, entry)
+        if self.store.link_known(state.id, entry.key, entry.link) is not None:
             return EntryResult(entry.key, entry.title, entry.link, "known")
+        claim = await self.pages.take(state.id, entry.key, entry.link)
+        if isinstance(claim, str):
+            return EntryResult(entry.key, entry.title, entry.link, claim)
+        try:
+            with holding(self.keeper, "jobs", [claim]):
+                return await self._first_look(feed, state, entry)
+        finally:
+            self.store.drop_job(claim)
+
+    async def _first_look(self, feed: FeedSpec, state: FeedState,
+                          entry: FeedEntry) -> EntryResult | None:
+        source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
         ref = self.store.upsert_article(url, at=self.clock(), title=page.title or entry.title,

@@ -4,7 +4,9 @@ deltas). Every failure becomes a recorded outcome, never the end of a cycle.
 This is the thin orchestrator: it calls each stage in order, turns
 ``FetchError`` and ``ParseError`` into data (counted, backed off, shown in ``feeds`` and the
 digest), and hands the new entries to the article stage in ``monitor.pipeline.articles``.
-The store is reached through the ``FeedStore`` protocol of exactly the methods used here.
+Feeds and re-checks are claimed a bounded batch at a time, so live processes share them,
+and each claim's lease is renewed while its work runs (``monitor.leasing``). The store is
+reached through the ``FeedStore`` protocol of exactly the methods used here.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from typing import Protocol
 from monitor import backoff
 from monitor.errors import FetchError, ParseError
 from monitor.extract.pool import Extractor
+from monitor.fetch.causes import NETWORK_HINTS, shared_network_cause
 from monitor.fetch.client import Fetcher
+from monitor.leasing import LeaseKeeper
 from monitor.models import FeedEntry, FeedState, FetchResult, ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.pipeline.articles import ArticleProcessor, EntryResult
+from monitor.pipeline.claims import holding
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import EntryChanges, RecheckItem
 
@@ -37,7 +42,8 @@ class FeedStore(Protocol):
     """The store as one feed's poll uses it."""
 
     def claim_due_feeds(self, now: datetime, *, names: Sequence[str] | None = None,
-                        due_only: bool = True, lease_seconds: float = 300) -> list[FeedState]: ...
+                        due_only: bool = True, lease_seconds: float | None = None,
+                        limit: int | None = None) -> list[FeedState]: ...
 
     def record_entries(self, feed_id: int, entries: Sequence[FeedEntry], *,
                        at: datetime) -> EntryChanges: ...
@@ -85,22 +91,60 @@ class Pipeline:
     articles: ArticleProcessor
     clock: Callable[[], datetime]
     rng: random.Random = field(default_factory=random.Random)
+    keeper: LeaseKeeper | None = None       # renews the leases of polls in progress
 
     async def recheck_due(self) -> list[EntryResult]:
-        """Every scheduled re-check of a matching article that is due now, in turn."""
-        return [await self.articles.recheck(item)
-                for item in self.store.due_rechecks(self.clock())]
+        """Every scheduled re-check of a matching article that is due now, in turn; claimed
+        a bounded batch at a time, each batch's leases renewed until it is done."""
+        limit, results = self.settings.claim_batch, []
+        while batch := self.store.due_rechecks(self.clock(), limit=limit):
+            with holding(self.keeper, "articles", [item.article_id for item in batch]):
+                results += [await self.articles.recheck(item) for item in batch]
+            if len(batch) < limit:
+                break
+        return results
 
     async def run_cycle(self, *, due_only: bool = True,
                         names: Sequence[str] | None = None) -> list[FeedOutcome]:
-        """Poll every feed that is due (or all enabled feeds) concurrently."""
+        """Poll the feeds that are due concurrently: a bounded batch is claimed, and more as
+        its polls finish, until none is left (``due_only=False``: every enabled feed at once)."""
         enabled = self.settings.enabled_names
         wanted = [n for n in (names or enabled) if n in enabled]
-        states = self.store.claim_due_feeds(self.clock(), names=wanted, due_only=due_only)
-        return list(await asyncio.gather(*(self.poll_feed(s) for s in states)))
+        outcomes = sorted(await self._poll_claimed(wanted, due_only), key=lambda o: o.feed)
+        _log_cycle(outcomes)
+        return outcomes
+
+    async def _poll_claimed(self, wanted: Sequence[str], due_only: bool) -> list[FeedOutcome]:
+        """Claims and polls until nothing is left: more feeds are claimed once half of the
+        batch in flight is done (a bounded batch each time, so other processes get theirs)."""
+        batch = self.settings.claim_batch if due_only else None
+        running: set[asyncio.Future[FeedOutcome]] = set()
+        outcomes: list[FeedOutcome] = []
+        more = True
+        try:
+            while more or running:
+                if more and (batch is None or len(running) <= batch // 2):
+                    limit = None if batch is None else batch - len(running)
+                    states = self.store.claim_due_feeds(self.clock(), names=wanted,
+                                                        due_only=due_only, limit=limit)
+                    more = limit is not None and len(states) == limit
+                    running |= {asyncio.ensure_future(self.poll_feed(s)) for s in states}
+                if running:
+                    done, running = await asyncio.wait(running,
+                                                       return_when=asyncio.FIRST_COMPLETED)
+                    outcomes += [task.result() for task in done]
+        finally:
+            for task in running:
+                task.cancel()
+        return outcomes
 
     async def poll_feed(self, state: FeedState) -> FeedOutcome:
-        """One feed, start to end. Never raises for a feed's own problems."""
+        """One feed, start to end, its lease renewed meanwhile. Never raises for a feed's own
+        problems."""
+        with holding(self.keeper, "feeds", [state.id]):
+            return await self._poll_held(state)
+
+    async def _poll_held(self, state: FeedState) -> FeedOutcome:
         feed = self.settings.feed(state.name)
         started = time.perf_counter()
         if feed is None:
@@ -112,9 +156,7 @@ class Pipeline:
         except Exception as exc:  # a bug must cost one feed one cycle, never the others
             log.exception("poll feed=%r status=internal_error", feed.name)
             outcome = self._record_failure(feed, state, exc)
-        outcome = _with_time(outcome, started)
-        _log_outcome(outcome)
-        return outcome
+        return _with_time(outcome, started)
 
     async def _poll(self, feed: FeedSpec, state: FeedState) -> FeedOutcome:
         result = await self.fetcher.fetch(feed.url, etag=state.etag,
@@ -138,8 +180,8 @@ class Pipeline:
         keys = {e.key for e in fresh}
         self.store.finish_entries(state.id, [e.key for e in pending if e.key not in keys])
         results = await self.articles.process(feed, state, fresh, changed)
-        self.store.finish_entries(state.id, [r.key for r in results
-                                             if r.key in keys and r.status != "error"])
+        self.store.finish_entries(state.id, [r.key for r in results if r.key in keys
+                                             and r.status not in ("error", "deferred")])
         return len(fresh), results
 
     async def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
@@ -197,6 +239,18 @@ def _error_kind(exc: Exception) -> str:
 
 def _with_time(outcome: FeedOutcome, started: float) -> FeedOutcome:
     return dataclasses.replace(outcome, took_ms=(time.perf_counter() - started) * 1000)
+
+
+def _log_cycle(outcomes: Sequence[FeedOutcome]) -> None:
+    """One line per feed; one line in all when every feed failed with one network cause."""
+    failed = [(o.error_kind, o.error) for o in outcomes if o.status == "error"]
+    cause = shared_network_cause(failed, len(outcomes))
+    if cause is None:
+        for outcome in outcomes:
+            _log_outcome(outcome)
+        return
+    log.warning("poll status=error feeds=%d cause=%s hint=%r", len(outcomes), cause,
+                f"every feed failed: {NETWORK_HINTS[cause]}")
 
 
 def _log_outcome(outcome: FeedOutcome) -> None:

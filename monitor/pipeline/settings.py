@@ -38,6 +38,12 @@ class PipelineSettings:
     min_changed_words: int = 8
     cluster_window: timedelta = timedelta(hours=72)
     alerts: AlertPolicy | None = None      # None: the events are recorded, nobody is mailed
+    # Feeds (and re-checks) claimed at a time: a bounded batch, so live processes share the
+    # work; more are claimed as polls finish.
+    claim_batch: int = 16
+    # How long an entry waits for another process that holds its page's claim before it is
+    # left pending for the next poll (seconds).
+    page_wait: float = 120.0
 
     @property
     def enabled_names(self) -> tuple[str, ...]:

@@ -1,7 +1,9 @@
 """The daemon: ``news-monitor run``.
 
-Opens the app, installs the periodic jobs (poll due feeds, re-check recent articles, flush
-the outbox, the daily digest, the hourly summary, housekeeping), speaks the systemd notify
+Opens the app, counts itself among the live daemons of the store (``App.presence``: the
+feeds are shared among them), installs the periodic jobs (poll due feeds, re-check recent
+articles, flush the outbox, the daily digest, the hourly summary, housekeeping; the last
+three run in one daemon of several, under a job lease), speaks the systemd notify
 protocol (READY, STATUS, WATCHDOG from the event loop itself, RELOADING, STOPPING), serves
 /metrics and /healthz when configured, reloads the config on SIGHUP (a broken one is refused
 and the old one keeps running) and stops gracefully on SIGTERM/SIGINT.
@@ -23,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.app.settings import ServiceSettings
 from monitor.app.wiring import App, Setup, load_setup, open_app
 from monitor.errors import ConfigError
+from monitor.notify.digest import DigestSkipped
 from monitor.service.http import start_http
 from monitor.service.metrics import Metrics, measure_loop_lag
 from monitor.service.scheduler import Job, Scheduler
@@ -84,21 +87,22 @@ class Service:
     async def _run_config(self) -> None:
         """Run with the current config until stopped or a good new config is loaded."""
         async with open_app(self.setup.config) as app:
-            self.app = app
-            self.scheduler = Scheduler(app.clock)
-            self.scheduler.start(self._jobs(app))
-            self.notifier.ready(self._status(app))
-            log.info("service status=ready feeds=%d topics=%d",
-                     self.setup.service.feeds_enabled, len(app.topics))
-            while not await self._next_config():
-                pass
-            if self.stop_event.is_set():
-                self.notifier.stopping("finishing work in flight")
-            else:
-                self.notifier.reloading()
-            await self.scheduler.stop(STOP_TIMEOUT)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(app.delivery.flush(), STOP_TIMEOUT)
+            with app.presence():
+                self.app = app
+                self.scheduler = Scheduler(app.clock)
+                self.scheduler.start(self._jobs(app))
+                self.notifier.ready(self._status(app))
+                log.info("service status=ready feeds=%d topics=%d owner=%s",
+                         self.setup.service.feeds_enabled, len(app.topics), app.store.owner)
+                while not await self._next_config():
+                    pass
+                if self.stop_event.is_set():
+                    self.notifier.stopping("finishing work in flight")
+                else:
+                    self.notifier.reloading()
+                await self.scheduler.stop(STOP_TIMEOUT)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(app.delivery.flush(), STOP_TIMEOUT)
         self.app = None
 
     async def _next_config(self) -> bool:
@@ -172,14 +176,31 @@ class Service:
         self._publish_status(app)
 
     async def _digest(self, app: App) -> None:
-        await app.send_digest()
-        self.metrics.digest_sent(time.time())
+        """The day's digest: made by one daemon (the others find it made), then sent."""
+        made = await app.make_digest()
+        if isinstance(made, DigestSkipped):
+            log.info("digest status=%s period=%s", made.reason, made.period)
+        else:
+            log.info("digest status=queued period=%s events=%d", made.period, made.events)
+            self.metrics.digest_sent(time.time())
         await self._flush(app)
 
     async def _housekeeping(self, app: App) -> None:
-        cutoff = app.clock() - self.setup.service.retention
-        counts = await asyncio.to_thread(app.store.prune, cutoff)
-        await asyncio.to_thread(app.store.optimize)
+        """Retention and optimising, by one daemon per six hours (a job under a lease)."""
+        now = app.clock()
+        job = app.store.claim_job(f"housekeeping {now:%Y-%m-%d}T{now.hour // 6 * 6:02d}", now)
+        if job.status != "claimed":
+            log.info("housekeeping status=%s job=%r", job.status, job.name)
+            return
+        try:
+            with app.keeper.holding("jobs", [job.id]):
+                counts = await asyncio.to_thread(app.store.prune,
+                                                 now - self.setup.service.retention)
+                await asyncio.to_thread(app.store.optimize)
+        except BaseException:
+            app.store.release_job(job.id)
+            raise
+        app.store.finish_job(job.id, app.clock())
         log.info("housekeeping pruned=%s", counts)
 
     def _status(self, app: App) -> str:

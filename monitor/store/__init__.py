@@ -1,9 +1,9 @@
 """Storage of news-monitor: one interface, SQLite by default, PostgreSQL by URL.
 
 Re-exports ``open_store``/``Store`` and the store's records; the modules below own one
-concern each (feeds, entries, articles, events, alerts, outbox, digests, retention),
-``dialect`` is the only place that knows SQLite from PostgreSQL, ``migrations`` the
-numbered schema steps applied at open.
+concern each (feeds, entries, articles, events, alerts, outbox, digests, retention, leases
+and jobs), ``dialect`` is the only place that knows SQLite from PostgreSQL, ``migrations``
+the numbered schema steps applied at open.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from monitor.store.records import (
     DeadLetter,
     DigestRow,
     EntryChanges,
+    JobClaim,
     NewEvent,
     RecheckItem,
     SavedOutcome,
@@ -25,6 +26,6 @@ from monitor.store.records import (
 
 __all__ = [
     "AlertPolicy", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter", "DigestRow",
-    "EntryChanges", "NewEvent", "RecheckItem", "SavedOutcome", "Store", "StoredText",
-    "open_store",
+    "EntryChanges", "JobClaim", "NewEvent", "RecheckItem", "SavedOutcome", "Store",
+    "StoredText", "open_store",
 ]

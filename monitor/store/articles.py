@@ -22,7 +22,7 @@ from monitor.store.records import ArticleRef, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, matches, revisions
 from monitor.store.tombstones import tombstoned_urls
 
-RECHECK_LEASE_SECONDS = 300.0
+RECHECK_LEASE_SECONDS = 300.0   # a re-check asked for by hand (``store.rechecks``)
 
 
 def to_revision(row: Row[Any] | None) -> Revision | None:
@@ -125,10 +125,11 @@ class ArticlesMixin(StoreBase):
                 select(revisions).where(revisions.c.id == found)).first()) if found else None
 
     def due_rechecks(self, now: datetime, *, limit: int = 50) -> list[RecheckItem]:
+        """Leases up to ``limit`` due re-checks (a short lease, renewed while they run)."""
         with self._db.write() as conn:
             ids = claim(conn, articles, articles.c.next_check_at <= now, now=now,
-                        owner=self.owner, seconds=RECHECK_LEASE_SECONDS,
-                        order=(articles.c.next_check_at,), limit=limit)
+                        owner=self.owner, seconds=self.lease_seconds,
+                        order=(articles.c.next_check_at, articles.c.id), limit=limit)
             rows = conn.execute(select(articles).where(articles.c.id.in_(ids))
                                 .order_by(articles.c.next_check_at, articles.c.id)).all()
         return [RecheckItem(article_id=r.id, url=r.url, etag=r.etag,

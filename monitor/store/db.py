@@ -3,7 +3,8 @@
 Owns ``Database``: the engine, one ``write()`` transaction (BEGIN IMMEDIATE on SQLite) and
 one ``read()`` transaction, and the translation of SQLAlchemy/driver errors into
 ``StoreError``/``StoreCorrupt`` at this boundary. ``StoreBase`` is what each concern's
-mixin (feeds, entries, ...) builds on: it holds the database and the lease owner id.
+mixin (feeds, entries, ...) builds on: it holds the database, the lease owner id and how
+long a lease lasts before it is renewed.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class StoreBase:
 
     _db: Database
     owner: str
+    lease_seconds: float
 
     @property
     def url(self) -> str:

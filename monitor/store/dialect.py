@@ -1,10 +1,11 @@
 """The one place that knows which database is underneath: SQLite or PostgreSQL.
 
-Owns engine creation (SQLite: parent directory, WAL, busy_timeout, foreign keys, and
-SQLAlchemy-emitted ``BEGIN``/``BEGIN IMMEDIATE`` with pysqlite's own transaction handling
-switched off, as the SQLAlchemy SQLite documentation prescribes), "insert, ignoring a
-duplicate" for both backends, the integrity check, ``optimize`` and the migration lock.
-Everything else in the store is dialect-neutral Core SQL.
+Owns engine creation (PostgreSQL: a small connection pool per process; SQLite: parent
+directory, WAL, busy_timeout, foreign keys, and SQLAlchemy-emitted ``BEGIN``/``BEGIN
+IMMEDIATE`` with pysqlite's own transaction handling switched off, as the SQLAlchemy SQLite
+documentation prescribes), "insert, ignoring a duplicate" for both backends, the integrity
+check, ``optimize``, advisory locks and the migration lock. Everything else in the store is
+dialect-neutral Core SQL (``FOR UPDATE SKIP LOCKED`` is left out by SQLite's compiler).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from sqlalchemy.sql.dml import Insert
 from monitor.errors import StoreError
 
 BUSY_TIMEOUT_MS = 15_000
+# PostgreSQL connections per process: the event loop, the lease renewal and one job in a
+# thread each hold one for a transaction at a time, so 3 kept open and 2 more at a peak.
+POOL_SIZE, POOL_OVERFLOW = 3, 2
 WRITE_OPTION = "news_monitor_write"   # execution option: this transaction will write
 _MIGRATION_LOCK = 727_001             # PostgreSQL advisory lock key for migrations
 
@@ -28,7 +32,8 @@ def create_store_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get their directory and connection pragmas."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE,
+                             max_overflow=POOL_OVERFLOW)
     if parsed.database and parsed.database != ":memory:":
         _make_parent(Path(parsed.database).expanduser())
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})

@@ -8,6 +8,10 @@ A digest whose mail was never sent (still pending, or dead) and is not being sen
 is *stale*: the next digest takes over its events (``digest_candidates``) and
 ``create_digest`` removes it and its mail in the same transaction, so a catch-up digest
 covers everything since the last digest that was sent and no event reaches two inboxes.
+A digest's identity is its route and period (unique together); one process at a time makes
+a route's digest under its lease (``claim_digest``), ``create_digest`` checks it still
+holds that lease and records the period as made (``digest_made``) in its transaction, so a
+second attempt, by any process, finds the period done.
 """
 
 from __future__ import annotations
@@ -22,15 +26,21 @@ from sqlalchemy import Connection, delete, func, insert, or_, select, update
 from monitor.models import Delta, OutgoingMail
 from monitor.store.db import StoreBase
 from monitor.store.events import OLDEST_FIRST, load_deltas
+from monitor.store.jobs import claim_job_row, mark_done, still_held
 from monitor.store.leases import lease_free
 from monitor.store.outbox import insert_mails
-from monitor.store.records import DigestRow
-from monitor.store.schema import digests, events, outbox, revisions
+from monitor.store.records import DigestRow, JobClaim
+from monitor.store.schema import digests, events, jobs, outbox, revisions
 from monitor.store.tombstones import chunks
 
 log = logging.getLogger(__name__)
 # extract statuses that fell back to the feed summary (not "ok", not "summary_only")
 PROBLEM_STATUSES = ("consent_wall", "paywall", "failed", "timeout", "robots")
+
+
+def digest_job(route: str, period: str) -> str:
+    """The job recording that the digest of ``route`` and ``period`` was made."""
+    return f"digest {route} {period}"
 
 
 def _stale_digest_ids(conn: Connection, now: datetime) -> list[int]:
@@ -79,19 +89,45 @@ class DigestsMixin(StoreBase):
         with self._db.read() as conn:
             return {status: int(count) for status, count in conn.execute(query)}
 
-    def create_digest(self, *, period_start: datetime | None, period_end: datetime,
-                      event_ids: Sequence[int], html_path: str, mail: OutgoingMail) -> int:
+    def claim_digest(self, route: str, now: datetime) -> JobClaim:
+        """The lease under which one process at a time makes a digest of ``route``."""
         with self._db.write() as conn:
+            return claim_job_row(conn, f"digest {route}", now=now, owner=self.owner,
+                                 seconds=self.lease_seconds)
+
+    def digest_made(self, route: str, period: str) -> datetime | None:
+        """When the digest of ``route`` and ``period`` was made; None if it was not."""
+        with self._db.read() as conn:
+            found: datetime | None = conn.scalar(select(jobs.c.done_at).where(
+                jobs.c.name == digest_job(route, period)))
+        return found
+
+    def create_digest(self, *, period_start: datetime | None, period_end: datetime,
+                      event_ids: Sequence[int], html_path: str, mail: OutgoingMail,
+                      route: str = "default", period: str | None = None,
+                      lease: int | None = None) -> int | None:
+        """Writes the digest, assigns its events, queues its mail and records the period as
+        made, in one transaction; None (nothing written) when ``lease`` (the route's
+        digest lease) is no longer this process's."""
+        with self._db.write() as conn:
+            if lease is not None and not still_held(conn, lease, now=period_end,
+                                                    owner=self.owner,
+                                                    seconds=self.lease_seconds):
+                log.warning("digest status=lease_lost route=%s period=%s", route, period)
+                return None
             _drop_stale(conn, period_end)
             digest_id = int(conn.scalar(insert(digests).values(
                 period_start=period_start, period_end=period_end, created_at=period_end,
-                html_path=html_path, message_id=mail.message_id).returning(digests.c.id)))
+                html_path=html_path, message_id=mail.message_id, route=route, period=period)
+                .returning(digests.c.id)))
             for part in chunks(sorted(set(event_ids))):
                 conn.execute(update(events).values(digest_id=digest_id).where(
                     events.c.id.in_(list(part)), events.c.digest_id.is_(None)))
             insert_mails(conn, [mail], at=period_end)
-        log.info("digest_created id=%d events=%d message_id=%s", digest_id, len(event_ids),
-                 mail.message_id)
+            if period is not None:
+                mark_done(conn, digest_job(route, period), period_end)
+        log.info("digest_created id=%d route=%s period=%s events=%d message_id=%s", digest_id,
+                 route, period, len(event_ids), mail.message_id)
         return digest_id
 
     def _last_digest(self, *where: Any) -> DigestRow | None:

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from monitor.models import FeedEntry
 from monitor.store.db import StoreBase
+from monitor.store.dialect import insert_ignore
 from monitor.store.records import EntryChanges
 from monitor.store.schema import entries
 from monitor.store.tombstones import chunks, tombstoned_keys, tombstoned_urls
@@ -79,10 +80,17 @@ class _Comparison:
         for entry in self.batch:
             self._one(entry, dead, set(keys))
         if self.new:
-            rows = [{"feed_id": self.feed_id, "key": e.key, "first_seen": self.at,
-                     "has_date": e.has_date, "pending": True, **_content(e)} for e in self.new]
-            self.conn.execute(insert(entries), rows)
+            self.new = self._insert_new()
         return EntryChanges(tuple(self.new), tuple(self.changed), self.guid_changes)
+
+    def _insert_new(self) -> list[FeedEntry]:
+        """Inserts the new entries; one another process inserted meanwhile (it polled this
+        feed under a lease that had run out) is not new here."""
+        rows = [{"feed_id": self.feed_id, "key": e.key, "first_seen": self.at,
+                 "has_date": e.has_date, "pending": True, **_content(e)} for e in self.new]
+        stmt = insert_ignore(self.conn, entries, ["feed_id", "key"]).returning(entries.c.key)
+        inserted = set(self.conn.scalars(stmt, rows))
+        return [e for e in self.new if e.key in inserted]
 
     def _one(self, entry: FeedEntry, dead: set[str], batch_keys: set[str]) -> None:
         if entry.key in self.by_key:

@@ -18,24 +18,29 @@ from monitor.store.digests import DigestsMixin
 from monitor.store.entries import EntriesMixin
 from monitor.store.events import EventsMixin
 from monitor.store.feeds import FeedsMixin
+from monitor.store.jobs import JobsMixin
 from monitor.store.leases import release_dead
 from monitor.store.migrations import apply_migrations
 from monitor.store.outbox import OutboxMixin
 from monitor.store.outcome import OutcomeMixin
+from monitor.store.rechecks import RechecksMixin
 from monitor.store.retention import RetentionMixin
-from monitor.store.schema import articles, feeds, outbox
+from monitor.store.schema import articles, feeds, jobs, outbox
+from monitor.store.topics import TopicsMixin
 
 log = logging.getLogger(__name__)
 _DETAIL_CHARS = 300
+LEASE_SECONDS = 30.0      # a claim's lease, renewed while its work runs
 
 
 class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
-            RetentionMixin, OutboxMixin, DigestsMixin):
+            RetentionMixin, OutboxMixin, DigestsMixin, TopicsMixin, RechecksMixin, JobsMixin):
     """The store. Every method runs in (and commits) its own transaction."""
 
-    def __init__(self, db: Database, owner: str) -> None:
+    def __init__(self, db: Database, owner: str, lease_seconds: float = LEASE_SECONDS) -> None:
         self._db = db
         self.owner = owner
+        self.lease_seconds = lease_seconds
 
     def close(self) -> None:
         self._db.dispose()
@@ -53,7 +58,8 @@ class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
         """Frees leases left by dead processes of this host (after a kill or crash)."""
         host = self.owner.rpartition(":")[0]
         with self._db.write() as conn:
-            freed = sum(release_dead(conn, table, host) for table in (feeds, articles, outbox))
+            freed = sum(release_dead(conn, table, host)
+                        for table in (feeds, articles, outbox, jobs))
         if freed:
             log.info("leases_released count=%d host=%s", freed, host)
         return freed
@@ -63,8 +69,11 @@ class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
             optimize(conn)
 
 
-def open_store(url: str, *, owner: str | None = None) -> Store:
-    """Opens (creating or migrating) the store at ``url``; damaged files raise StoreCorrupt."""
+def open_store(url: str, *, owner: str | None = None,
+               lease_seconds: float = LEASE_SECONDS) -> Store:
+    """Opens (creating or migrating) the store at ``url``; damaged files raise StoreCorrupt.
+    ``owner`` names this process in leases (host:pid), ``lease_seconds`` is how long a
+    claim lasts unless renewed."""
     db = Database(create_store_engine(url), url)
     try:
         _check(db)
@@ -74,7 +83,7 @@ def open_store(url: str, *, owner: str | None = None) -> Store:
         db.dispose()
         raise
     log.info("store_opened store=%s", db.where())
-    return Store(db, owner or f"{socket.gethostname()}:{os.getpid()}")
+    return Store(db, owner or f"{socket.gethostname()}:{os.getpid()}", lease_seconds)
 
 
 def _check(db: Database) -> None:

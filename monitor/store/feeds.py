@@ -1,25 +1,33 @@
 """Feeds: the configured list, their poll schedule, validators, health, and poll leases.
 
 Owns the ``feeds`` table. Timing state lives here so that a restart, or a second process
-against the same database, continues where the last one stopped. A poll is claimed by one
-conditional UPDATE that sets ``lease_owner``/``lease_until``; nothing is locked in memory.
+against the same database, continues where the last one stopped. ``sync_feeds`` is an
+idempotent upsert (``INSERT ... ON CONFLICT``, updates only where something differs,
+serialised by an advisory lock on PostgreSQL), so any number of processes may start or
+reload at once. A poll is claimed under a short lease (``store.leases``), a bounded batch
+at a time; when several daemons are live each prefers its share of the feeds (feed id
+modulo the number of live daemons, ``store.jobs``) and takes another's only once it is
+overdue by a lease, so live processes share the work and a dead one's is taken over.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, case, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, case, func, or_, select, update
 
 from monitor.models import FeedState
 from monitor.store.db import StoreBase
+from monitor.store.dialect import advisory_lock, insert_ignore
+from monitor.store.jobs import live_owners
 from monitor.store.leases import FREE, claim
 from monitor.store.schema import entries, feeds
 
 log = logging.getLogger(__name__)
+_SYNC_LOCK = 727_003      # advisory lock key of syncing the configured feeds
 
 _RESET_ON_URL_CHANGE: dict[str, Any] = {
     "etag": None, "last_modified": None, "consecutive_errors": 0, "last_status": None,
@@ -67,19 +75,36 @@ class FeedsMixin(StoreBase):
         return int(total), int(bad or 0)
 
     def claim_due_feeds(self, now: datetime, *, names: Sequence[str] | None = None,
-                        due_only: bool = True, lease_seconds: float = 300) -> list[FeedState]:
+                        due_only: bool = True, lease_seconds: float | None = None,
+                        limit: int | None = None) -> list[FeedState]:
+        """Leases feeds to poll now: the due ones (or all, ``due_only=False``), at most
+        ``limit``, this daemon's share first (see the module docstring)."""
         conds: list[Any] = [feeds.c.active.is_(True)]
         if names is not None:
             conds.append(feeds.c.name.in_(list(names)))
         if due_only:
             conds.append(or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
         with self._db.write() as conn:
-            ids = claim(conn, feeds, *conds, now=now, owner=self.owner, seconds=lease_seconds)
+            share, order = self._share(conn, now) if due_only else ([], ())
+            ids = claim(conn, feeds, *conds, *share, now=now, owner=self.owner,
+                        seconds=lease_seconds or self.lease_seconds,
+                        order=(*order, feeds.c.next_poll_at, feeds.c.id), limit=limit)
             rows = conn.execute(select(feeds).where(feeds.c.id.in_(ids))
                                 .order_by(feeds.c.name)).all() if ids else []
             claimed = [_to_state(r) for r in rows]
         log.debug("feeds_claimed owner=%s count=%d", self.owner, len(claimed))
         return claimed
+
+    def _share(self, conn: Connection, now: datetime) -> tuple[list[Any], tuple[Any, ...]]:
+        """This daemon's share of the feeds while others are live: its own first, another's
+        only once overdue by a lease. Nothing is restricted for a process that is not a
+        registered daemon (a command) or the only one."""
+        live = live_owners(conn, now)
+        if len(live) < 2 or self.owner not in live:
+            return [], ()
+        mine = (feeds.c.id % len(live)) == live.index(self.owner)
+        overdue = feeds.c.next_poll_at <= now - timedelta(seconds=self.lease_seconds)
+        return [or_(mine, overdue)], (case((mine, 0), else_=1),)
 
     def record_poll_success(self, feed_id: int, *, at: datetime, status: str,
                             etag: str | None, last_modified: str | None,
@@ -114,25 +139,27 @@ class FeedsMixin(StoreBase):
 
 
 def _sync_all(conn: Connection, wanted: dict[str, str]) -> None:
-    rows = conn.execute(select(feeds.c.id, feeds.c.name, feeds.c.url))
-    stored = {str(r.name): (int(r.id), str(r.url)) for r in rows}
-    for name, url in wanted.items():
-        _sync_one(conn, name, url, stored.get(name))
-    gone = [feed_id for name, (feed_id, _) in stored.items() if name not in wanted]
+    advisory_lock(conn, _SYNC_LOCK)      # concurrent syncs take turns (no row-lock cycles)
+    for name, url in sorted(wanted.items()):
+        _sync_one(conn, name, url)
+    gone = conn.execute(update(feeds).where(feeds.c.name.not_in(list(wanted)),
+                                            feeds.c.active.is_(True))
+                        .values(active=False)).rowcount
     if gone:
-        conn.execute(update(feeds).where(feeds.c.id.in_(gone)).values(active=False))
-        log.info("feeds_deactivated count=%d", len(gone))
+        log.info("feeds_deactivated count=%d", gone)
 
 
-def _sync_one(conn: Connection, name: str, url: str, stored: tuple[int, str] | None) -> None:
-    """Adds the feed, or reactivates it (its poll state reset when its URL changed)."""
-    if stored is None:
-        conn.execute(insert(feeds).values(name=name, url=url, active=True))
+def _sync_one(conn: Connection, name: str, url: str) -> None:
+    """Adds the feed, or reactivates it (its poll state reset when its URL changed); writes
+    nothing when it is stored as configured."""
+    added = conn.scalar(insert_ignore(conn, feeds, ["name"])
+                        .values(name=name, url=url, active=True).returning(feeds.c.id))
+    if added is not None:
         log.info("feed_added feed=%s url=%s", name, url)
         return
-    feed_id, stored_url = stored
-    values: dict[str, Any] = {"active": True}
-    if stored_url != url:
-        values |= {"url": url, **_RESET_ON_URL_CHANGE}
+    moved = conn.execute(update(feeds).where(feeds.c.name == name, feeds.c.url != url)
+                         .values(url=url, active=True, **_RESET_ON_URL_CHANGE)).rowcount
+    if moved:
         log.info("feed_url_changed feed=%s url=%s", name, url)
-    conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+    conn.execute(update(feeds).where(feeds.c.name == name, feeds.c.active.is_(False))
+                 .values(active=True))

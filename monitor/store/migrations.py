@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from monitor.errors import StoreError
 from monitor.store.dialect import lock_for_migrations
-from monitor.store.schema import metadata, outbox, schema_migrations
+from monitor.store.schema import digests, jobs, metadata, outbox, schema_migrations
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,27 @@ def _outbox_event(conn: Connection) -> None:
     next(i for i in outbox.indexes if i.name == "ix_outbox_event").create(conn)
 
 
+def _leases_and_digest_identity(conn: Connection) -> None:
+    """Singleton jobs, page claims and presence (``jobs``); a digest's identity is its
+    route and period (``digests.route``, ``digests.period``, unique together). Each part is
+    skipped when already there, so the step also repairs a half-migrated database."""
+    inspector = inspect(conn)
+    if not inspector.has_table(jobs.name):
+        jobs.create(conn)
+    columns = {c["name"] for c in inspector.get_columns(digests.name)}
+    if "route" not in columns:
+        conn.execute(text("ALTER TABLE digests ADD COLUMN route VARCHAR(100) "
+                          "NOT NULL DEFAULT 'default'"))
+    if "period" not in columns:
+        conn.execute(text("ALTER TABLE digests ADD COLUMN period VARCHAR(40)"))
+    if "uq_digests_route_period" not in {i["name"] for i in inspector.get_indexes(digests.name)}:
+        next(i for i in digests.indexes if i.name == "uq_digests_route_period").create(conn)
+
+
 MIGRATIONS: tuple[tuple[int, Step], ...] = (
     (1, _baseline),
     (2, _outbox_event),
+    (3, _leases_and_digest_identity),
 )
 
 

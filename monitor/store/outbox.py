@@ -7,9 +7,9 @@ not at all; a ``DeadLetter`` (a mail that could not be built) is stored dead wit
 error, so it never blocks the queue. Alert rows are queued by ``save_outcome`` without bytes
 (``store.alerts``); ``claim_pending`` hands such a row out with its event's ``Delta`` and
 ``mark_rendered`` keeps the bytes notify rendered from it, so every retry resends the same
-bytes. Sending is claimed under a lease (``lease_owner``/``lease_until``, one conditional
-UPDATE), so two processes never send the same row at once; a duplicate Message-ID is
-ignored, so nothing is ever queued twice.
+bytes. Sending is claimed under a short lease (``store.leases``), renewed while the mail is
+sent, so two processes never send the same row at once; a duplicate Message-ID is ignored,
+so nothing is ever queued twice.
 """
 
 from __future__ import annotations
@@ -77,11 +77,11 @@ class OutboxMixin(StoreBase):
             return len(conn.scalars(stmt).all())
 
     def claim_pending(self, now: datetime, *, limit: int = 20,
-                      lease_seconds: float = 120) -> list[OutboxItem]:
+                      lease_seconds: float | None = None) -> list[OutboxItem]:
         due = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
         with self._db.write() as conn:
             ids = claim(conn, outbox, outbox.c.status == "pending", due, now=now,
-                        owner=self.owner, seconds=lease_seconds,
+                        owner=self.owner, seconds=lease_seconds or self.lease_seconds,
                         order=(outbox.c.next_attempt_at, outbox.c.id), limit=limit)
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids))
                                 .order_by(outbox.c.id)).all()

@@ -15,10 +15,12 @@ from monitor.models import Delta, DeltaKind, FeedEntry, Hit, MatchResult, Outgoi
 
 __all__ = [
     "AlertMode", "AlertPolicy", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter",
-    "DigestRow", "EntryChanges", "NewEvent", "RecheckItem", "SavedOutcome", "StoredText",
+    "DigestRow", "EntryChanges", "JobClaim", "JobStatus", "NewEvent", "RecheckItem",
+    "SavedOutcome", "StoredText",
 ]
 
 AlertMode = Literal["immediate", "hourly", "off"]
+JobStatus = Literal["claimed", "held", "done"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,18 @@ class DigestRow:
     created_at: datetime
     sent_at: datetime | None
     html_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobClaim:
+    """The answer to claiming a job: this process holds it now ("claimed"), another process
+    does ("held", by ``owner``), or it was done (at ``done_at``)."""
+
+    id: int
+    name: str
+    status: JobStatus
+    owner: str | None = None
+    done_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

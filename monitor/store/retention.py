@@ -2,9 +2,10 @@
 
 Owns deleting what is older than the retention horizon: articles first seen before it
 (with their revisions, matches and feed entries), entries never linked to an article and
-first seen before it, events that are part of a sent digest and older than it, and sent
-mails no digest refers to. Every removed URL and entry key is tombstoned first, so a feed
-that still carries an old item never makes it "new" again.
+first seen before it, events that are part of a sent digest and older than it, sent mails
+no digest refers to, and job rows (done, or not held) older than it. Every removed URL and
+entry key is tombstoned first, so a feed that still carries an old item never makes it
+"new" again.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from monitor.store.db import StoreBase
-from monitor.store.schema import articles, digests, entries, events, matches, outbox, revisions
+from monitor.store.schema import (
+    articles,
+    digests,
+    entries,
+    events,
+    jobs,
+    matches,
+    outbox,
+    revisions,
+)
 from monitor.store.tombstones import bury
 
 log = logging.getLogger(__name__)
@@ -67,11 +77,20 @@ def _delete_sent(conn: Connection, before: datetime) -> dict[str, int]:
     return {"events": gone_events, "outbox": gone_mails}
 
 
+def _delete_jobs(conn: Connection, before: datetime) -> dict[str, int]:
+    """Jobs done before the horizon, and job rows nobody has held since then."""
+    done = jobs.c.done_at < before
+    abandoned = jobs.c.done_at.is_(None) & or_(jobs.c.lease_until.is_(None),
+                                               jobs.c.lease_until < before)
+    return {"jobs": conn.execute(delete(jobs).where(or_(done, abandoned))).rowcount}
+
+
 class RetentionMixin(StoreBase):
     def prune(self, before: datetime) -> dict[str, int]:
         with self._db.write() as conn:
             buried = _bury_all(conn, before, at=datetime.now(UTC))
-            counts = _delete_articles(conn, before) | _delete_sent(conn, before)
+            counts = (_delete_articles(conn, before) | _delete_sent(conn, before)
+                      | _delete_jobs(conn, before))
         counts["tombstones"] = buried
         log.info("store_pruned before=%s %s", before.isoformat(),
                  " ".join(f"{k}={v}" for k, v in sorted(counts.items())))

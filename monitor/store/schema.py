@@ -170,6 +170,11 @@ digests = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("html_path", Text, nullable=False, default=""),
     Column("message_id", String(300), nullable=False),
+    # The digest's identity (added by migration 3): a route and a period (the local day of
+    # the digest, or day and time for an extra one sent by hand); NULL for older digests.
+    Column("route", String(100), nullable=False, server_default="default"),
+    Column("period", String(40)),
+    Index("uq_digests_route_period", "route", "period", unique=True),
     **_AUTO,
 )
 
@@ -205,6 +210,18 @@ alert_folds = Table(
     Column("folded_at", UTCDateTime, nullable=False),
     Column("summary_message_id", String(300)),
     Index("ix_alert_folds_summary", "summary_message_id"),
+)
+
+# Singleton work under a lease (added by migration 3): a job of a period ("digest default
+# 2026-05-21", "summary 2026-05-21T10", "housekeeping ..."), done once ``done_at`` is set;
+# a claim on an article page ("page <sha256 of the URL>"), deleted when released; and a
+# running daemon's presence ("process <owner>"), renewed while it lives.
+jobs = Table(
+    "jobs", metadata, _id(),
+    Column("name", String(300), nullable=False, unique=True),
+    *_lease(),
+    Column("done_at", UTCDateTime),
+    **_AUTO,
 )
 
 tombstones = Table(

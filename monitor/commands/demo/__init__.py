@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
@@ -33,7 +32,5 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @command("demo", "run an offline demonstration: local feeds, alerts, an update, a digest",
          configure=_arguments, needs_config=False)
 def demo(args: argparse.Namespace, config: Config) -> int:
-    del config   # the demo builds its own
-    if getattr(args, "log_level", None) is None:
-        logging.getLogger().setLevel(logging.WARNING)   # the narrative is the output
+    del config   # the demo builds its own; like every command it logs warnings only
     return asyncio.run(run_demo(sys.stdout, keep=args.keep))

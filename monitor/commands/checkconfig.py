@@ -1,0 +1,69 @@
+"""``news-monitor check-config``: is the file right, and where will everything live?
+
+Prints a summary with the paths the configuration resolved to (the state directory and
+which rule chose it, the database, the Maildir or SMTP server, the digest archive), then
+the review's findings: warnings on stderr, and errors (a file with which the service could
+do nothing) as a configuration error, exit 2. Problems of the file itself never get here:
+loading reports every one of them first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+
+from monitor.app.settings import compile_topics, maildir_path
+from monitor.commands import command
+from monitor.config.model import Config
+from monitor.config.paths import sqlite_file, state_origin
+from monitor.errors import ConfigError
+
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@]*:)[^/@]*@")
+
+
+@command("check-config", "validate the configuration, print the paths it resolved and what "
+         "it lacks")
+def check_config(args: argparse.Namespace, config: Config) -> int:
+    topics = compile_topics(config)
+    errors = [str(f) for f in config.findings if f.severity == "error"]
+    warnings = [str(f) for f in config.findings if f.severity == "warning"]
+    print(f"config:   {config.source}: {_verdict(len(errors), len(warnings))}")
+    print(f"feeds:    {len(config.enabled_feeds)} enabled of {len(config.feeds)}")
+    print(f"topics:   {', '.join(t.name for t in topics) or '(none)'}")
+    print(f"state:    {config.state_dir} "
+          f"({state_origin(config.storage.state_dir, os.environ)})")
+    print(f"database: {_database(config.storage.url)}")
+    print(f"mail:     {_transport(config)} -> {', '.join(config.email.to)}")
+    print(f"digest:   {config.digest.time:%H:%M} {config.digest.timezone}"
+          f"{'' if config.digest.enabled else ' (disabled)'}, archived in "
+          f"{config.state_dir / 'digests'}")
+    if errors:
+        raise ConfigError(errors, str(config.source), warnings=warnings)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _verdict(errors: int, warnings: int) -> str:
+    if not errors and not warnings:
+        return "ok"
+    parts = [f"{errors} error{'s' if errors != 1 else ''}"] if errors else []
+    parts += [f"{warnings} warning{'s' if warnings != 1 else ''}"] if warnings else []
+    return ", ".join(parts)
+
+
+def _database(url: str) -> str:
+    file = sqlite_file(url)
+    if file is not None:
+        return f"{file} (SQLite)"
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+def _transport(config: Config) -> str:
+    smtp = config.email.smtp
+    if smtp:
+        return f"SMTP {smtp.host}:{smtp.port} ({smtp.security})"
+    maildir = maildir_path(config)
+    return f"Maildir {maildir} (read it with: mutt -f {maildir})"
