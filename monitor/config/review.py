@@ -48,26 +48,25 @@ def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def _feeds(raw: Mapping[str, Any]) -> list[Finding]:
-    feeds = _tables(raw, "feeds")
-    if not feeds:
-        return [Finding("error", "feeds", "no feeds configured: the service would poll "
-                        "nothing; add [[feeds]] tables (`news-monitor feeds import FILE.opml` "
-                        "writes them from a feed reader's export)")]
-    if not any(f.get("enabled", True) is not False for f in feeds):
-        return [Finding("error", "feeds", "every feed is disabled (enabled = false): the "
-                        "service would poll nothing")]
-    return []
+    return _section(raw, "feeds", "no feeds configured: the service would poll nothing; add "
+                    "[[feeds]] tables (`news-monitor feeds import FILE.opml` writes them from "
+                    "a feed reader's export)",
+                    "every feed is disabled (enabled = false): the service would poll nothing")
 
 
 def _topics(raw: Mapping[str, Any]) -> list[Finding]:
-    topics = _tables(raw, "topics")
-    if not topics:
-        return [Finding("error", "topics", "no topics configured: nothing can match, so no "
-                        "alert is ever sent and each digest lists only feed health; add "
-                        "[[topics]] tables")]
-    if not any(t.get("enabled", True) is not False for t in topics):
-        return [Finding("error", "topics", "every topic is disabled (enabled = false): "
-                        "nothing can match")]
+    return _section(raw, "topics", "no topics configured: nothing can match, so no alert is "
+                    "ever sent and each digest lists only feed health; add [[topics]] tables",
+                    "every topic is disabled (enabled = false): nothing can match")
+
+
+def _section(raw: Mapping[str, Any], key: str, missing: str, disabled: str) -> list[Finding]:
+    """An error when the list of tables ``key`` is empty or every one is disabled."""
+    items = _tables(raw, key)
+    if not items:
+        return [Finding("error", key, missing)]
+    if not any(item.get("enabled", True) is not False for item in items):
+        return [Finding("error", key, disabled)]
     return []
 
 
