@@ -138,10 +138,11 @@ class HeldInbox(Inbox):
 
 def pg_config(folder: Path, url: str, feeds: list[dict[str, Any]], *, smtp_port: int | None,
               lease: str = "30s", renewal: str = "10s", timeout: str = "5s",
-              extra: str = "") -> Path:
-    """A test config (``conftest.write_config``) on the PostgreSQL database ``url``."""
+              extra: str = "", topics: bool = True) -> Path:
+    """A test config (``conftest.write_config``) on the PostgreSQL database ``url``; without
+    ``topics`` a daemon starts faster (no lemma data) and matches nothing."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = write_config(folder, feeds, smtp_port=smtp_port, extra=extra)
+    path = write_config(folder, feeds, smtp_port=smtp_port, extra=extra, topics=topics)
     text = re.sub(r'^url = "sqlite:///[^"]*"$',
                   f'url = "{url}"\nlease = "{lease}"\nlease_renewal = "{renewal}"',
                   path.read_text(encoding="utf-8"), count=1, flags=re.MULTILINE)

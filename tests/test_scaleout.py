@@ -89,7 +89,7 @@ def test_three_daemons_started_at_one_instant_on_a_fresh_database_all_run(
     for trial in range(10):
         url = pg.database()
         config = pg_config(tmp_path / f"trial-{trial}", url, feed_list(site, names, "60s"),
-                           smtp_port=None)
+                           smtp_port=None, topics=False)
         fleet = Fleet()
         fleet.start(config, ["a", "b", "c"], at=time.time() + 2)
         try:
@@ -112,11 +112,11 @@ def test_sighup_to_three_daemons_after_feeds_were_added(
     for name in old + new:
         site.feed(name)
     url = pg.database()
-    config = pg_config(tmp_path, url, feed_list(site, old, "4s"), smtp_port=None)
+    config = pg_config(tmp_path, url, feed_list(site, old, "4s"), smtp_port=None, topics=False)
     fleet.start(config, ["a", "b", "c"])
     fleet.ready()
     wait_for("every old feed polled", lambda: all(site.at(f"/{n}.xml") for n in old))
-    pg_config(tmp_path, url, feed_list(site, old + new, "4s"), smtp_port=None)
+    pg_config(tmp_path, url, feed_list(site, old + new, "4s"), smtp_port=None, topics=False)
     reloaded_at = time.monotonic()
     fleet.each(signal.SIGHUP)
     wait_for("three reloads", lambda: all(d.count("service status=ready") == 2
@@ -244,7 +244,8 @@ def test_two_live_daemons_share_the_polls(pg: Cluster, site: Site, tmp_path: Pat
     names = [f"quelle-{i:02d}" for i in range(30)]
     for name in names:
         site.feed(name)
-    config = pg_config(tmp_path, pg.database(), feed_list(site, names, "3s"), smtp_port=None)
+    config = pg_config(tmp_path, pg.database(), feed_list(site, names, "3s"), smtp_port=None,
+                       topics=False)
     fleet.start(config, ["a", "b"], at=time.time() + 2)
     fleet.ready()
     time.sleep(20)
