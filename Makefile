@@ -11,7 +11,7 @@ CONFIG ?= config/monitor.toml
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev,postgres]'
+	$(PY) -m pip install --quiet -e '.[test,dev,postgres,apprise]'
 	touch $(STAMP)
 
 run: $(STAMP)

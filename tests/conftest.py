@@ -28,7 +28,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.store_fixtures"]
+pytest_plugins = ["tests.store_fixtures", "tests.browser"]
 
 # aiosmtpd's server threads log connection ends after a test's captured stderr has closed;
 # keep their lines out of the handlers tests install ("--- Logging error ---" noise).
