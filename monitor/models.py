@@ -164,6 +164,8 @@ class Delta:
 
 
 MESSAGE_ID_DOMAIN = "news-monitor"
+DEFAULT_ROUTE = "default"   # the route built from [email] and [digest] when none is configured
+Channel = Literal["email", "webhook", "apprise"]
 
 
 def message_id(*parts: object) -> str:
@@ -194,21 +196,45 @@ def alert_message_id(kind: DeltaKind, thread_id: str, event_id: int) -> str:
     return update_message_id(event_id)
 
 
-def summary_message_id(event_ids: Sequence[int]) -> str:
-    """The Message-ID of the hourly summary listing these events."""
+def summary_message_id(event_ids: Sequence[int], route: str = DEFAULT_ROUTE) -> str:
+    """The Message-ID of a route's hourly summary listing these events."""
     key = hashlib.sha1(",".join(map(str, event_ids)).encode()).hexdigest()[:16]
-    return message_id("summary", key)
+    return route_scoped(message_id("summary", key), route)
+
+
+def route_scoped(internal_id: str, route: str) -> str:
+    """A message's key in the outbox for ``route``: the default route keeps the bare id (so
+    older stores go on threading), every other route adds its name, so one event told to
+    three routes is three deliveries with three keys."""
+    if route == DEFAULT_ROUTE:
+        return internal_id
+    return internal_id.replace(f"@{MESSAGE_ID_DOMAIN}>", f".r-{route}@{MESSAGE_ID_DOMAIN}>")
+
+
+def public_message_id(internal_id: str, installation: str, domain: str) -> str:
+    """The Message-ID a receiver sees: the outbox key made unique across installations by
+    this installation's random id and the sender's domain (``<alert...@news-monitor>`` →
+    ``<alert....k3j9x2@example.org>``). Deterministic, so an update's ``In-Reply-To``
+    names the same id its thread root was sent with."""
+    if not installation:
+        return internal_id
+    local = internal_id.strip("<>").removesuffix(f"@{MESSAGE_ID_DOMAIN}")
+    return f"<{local}.{installation}@{domain or MESSAGE_ID_DOMAIN}>"
 
 
 @dataclass(frozen=True, slots=True)
 class OutgoingMail:
-    """A rendered message, ready for the outbox."""
+    """A rendered message, ready for the outbox: a mail, a webhook's JSON body or a chat
+    text (``channel``) for one route; ``raw`` is exactly what is sent, so every retry sends
+    the same bytes (a webhook's signature covers them)."""
 
     message_id: str
     kind: Literal["alert", "summary", "digest", "test"]
     recipients: tuple[str, ...]
     subject: str
     raw: bytes
+    route: str = DEFAULT_ROUTE
+    channel: Channel = "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,3 +297,5 @@ class OutboxItem:
     sent_at: datetime | None
     event_id: int | None = None  # an alert: the event it tells of
     delta: Delta | None = None   # that event, handed out with a claimed alert not yet rendered
+    route: str = DEFAULT_ROUTE   # the route it goes to, and that route's channel
+    channel: str = "email"

@@ -129,7 +129,8 @@ def test_undelivered_digest_is_caught_up_by_the_next_with_both_days_and_never_re
     first, caught, last = digests(smtp)
     assert "Keine neuen Meldungen" in first
     assert "Zeitraum: 12.01.2026, 07:00 Uhr bis 14.01.2026, 07:00 Uhr" in caught
-    assert "2 neu, 1 aktualisiert" in caught
+    assert "2 neu, 0 aktualisiert" in caught               # the update joins its story's entry
+    assert caught.count(LAYOFFS.headline) == 1 and "seitdem aktualisiert" in caught
     assert LAYOFFS.headline in caught and STAKE.headline in caught
     assert "Keine neuen Meldungen" in last and LAYOFFS.headline not in last
     assert "Fehlerhafte Feeds:\r\n  - Börsenbote: " in caught and "404" in caught

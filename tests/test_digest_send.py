@@ -31,7 +31,8 @@ def digests(smtp: SmtpServer) -> list[str]:
 def scheduled(path: Path) -> DigestResult | DigestSkipped:
     async def run() -> DigestResult | DigestSkipped:
         async with open_app(load(path)) as app:
-            return await app.make_digest()
+            [(_, made)] = await app.make_digests()
+            return made
     return asyncio.run(run())
 
 

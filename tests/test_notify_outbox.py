@@ -83,7 +83,7 @@ def alerts(count: int, *, poison: int | None = None) -> list[OutgoingMail]:
             for n in range(count)]
 
 
-def render(delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
+def render(delta: Delta, message_id: str, now: datetime, route: str = "default") -> OutgoingMail:
     return compose_alert(delta, SETTINGS, now=now, message_id=message_id)
 
 
@@ -219,7 +219,7 @@ def test_an_alert_is_rendered_when_first_sent_and_retries_resend_the_same_bytes(
     clock.now = rendered.next_attempt_at or clock.now
     calls: list[int] = []
 
-    def counting(delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
+    def counting(delta: Delta, message_id: str, now: datetime, route: str) -> OutgoingMail:
         calls.append(delta.id)
         return render(delta, message_id, now)
 
@@ -231,7 +231,7 @@ def test_an_alert_is_rendered_when_first_sent_and_retries_resend_the_same_bytes(
 def test_an_alert_that_cannot_be_built_is_dead_with_the_reason_and_the_rest_go_out() -> None:
     store, mailer = queued_alerts(3, poison=2), FlakyMailer(set())
 
-    def fussy(delta: Delta, message_id: str, now: datetime) -> OutgoingMail:
+    def fussy(delta: Delta, message_id: str, now: datetime, route: str) -> OutgoingMail:
         if delta.title == "GIFT":
             raise ValueError("Vorlage kaputt")
         return render(delta, message_id, now)

@@ -95,8 +95,8 @@ def test_starttls_delivers_alert_with_both_parts(starttls_server: Any, ca_file: 
     assert msg["List-Id"] == "news-monitor <news-monitor.localhost>"
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = msg.get_body(("html",)).get_content()  # type: ignore[union-attr]
-    assert "Auch berichtet von: n-tv, FAZ" in text and "«AliExpress Russland»" in text
-    assert "<mark>AliExpress Russland</mark>" in html
+    assert "Auch berichtet von: n-tv, FAZ" in text and "Titel: AliExpress Russland" in text
+    assert "<mark>Alibaba</mark>" in html
     assert "Erkannt: 12.03.2024, 09:15 Uhr" in html  # 08:15 UTC shown as Berlin time (CET)
     assert "Quelle: <strong>Handelsblatt</strong>" in html
 

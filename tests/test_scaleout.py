@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from monitor.store.schema import digests, events, feeds, schema_migrations
+from monitor.store.schema import digest_items, digests, feeds, schema_migrations
 from tests.conftest import SmtpServer, free_port
 from tests.pg import Cluster, cluster_or_skip
 from tests.scaleout_lab import (
@@ -100,7 +100,7 @@ def test_three_daemons_started_at_one_instant_on_a_fresh_database_all_run(
         assert codes == [0, 0, 0], outputs[-4000:]
         assert "Traceback" not in outputs and "duplicate key" not in outputs
         assert sorted(r.name for r in rows(url, select(feeds.c.name))) == names
-        assert [r.version for r in rows(url, select(schema_migrations.c.version))] == [1, 2, 3]
+        assert [r.version for r in rows(url, select(schema_migrations.c.version))] == [1, 2, 3, 4]
     with capsys.disabled():
         print("\n10 starts of 3 daemons at one instant on a fresh database: 30 ran, none died")
 
@@ -172,7 +172,7 @@ def test_daemons_stalled_across_the_digest_time_and_two_sends_make_one_digest(
     [made] = rows(url, select(digests.c.id, digests.c.route, digests.c.period))
     assert (made.route, made.period) == ("default", datetime.now(
         ZoneInfo("Europe/Berlin")).date().isoformat())
-    assert {r.digest_id for r in rows(url, select(events.c.digest_id))} == {made.id}
+    assert {r.digest_id for r in rows(url, select(digest_items.c.digest_id))} == {made.id}
     alerts = [m for m in mail.inbox.messages if "Tagesübersicht" not in str(m["Subject"])]
     assert len(alerts) == 2 and len({m["Message-ID"] for m in alerts}) == 2
     assert fleet.stop() == [0, 0, 0]

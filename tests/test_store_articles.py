@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 import monitor.store.outcome
 from monitor.models import alert_thread_id
-from monitor.store import AlertPolicy, Store
+from monitor.store import RoutePolicy, Store
 from monitor.store.schema import articles, entries, events, feeds, revisions
 from tests.test_store_support import (
     HB,
@@ -65,10 +65,10 @@ def test_entries_of_several_feeds_link_to_one_article(store: Store, store_url: s
 
 def test_save_outcome_twice_writes_once(store: Store, store_url: str) -> None:
     aid = _article(store)
-    first = store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
+    first = store.save_outcome(outcome(aid, url=URL, routes=(IMMEDIATE,)))
     assert first.revision_created and len(first.deltas) == 1 and first.mails_queued == 1
     counts = row_counts(store_url)
-    again = store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
+    again = store.save_outcome(outcome(aid, url=URL, routes=(IMMEDIATE,)))
     assert (again.revision_id, again.revision_created, again.deltas, again.mails_queued) == \
         (first.revision_id, False, (), 0)
     assert row_counts(store_url) == counts
@@ -78,7 +78,7 @@ def test_save_outcome_twice_writes_once(store: Store, store_url: str) -> None:
 
 def test_alert_is_queued_with_its_event_and_final_message_id_unrendered(store: Store) -> None:
     aid = _article(store)
-    saved = store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
+    saved = store.save_outcome(outcome(aid, url=URL, routes=(IMMEDIATE,)))
     [delta] = saved.deltas
     assert delta.id == store.events()[0].id > 0
     assert delta.thread_id == alert_thread_id(aid, TOPIC, "new", saved.revision_id)
@@ -93,10 +93,10 @@ def test_without_an_alert_policy_or_with_mode_off_nothing_is_queued(store: Store
                                                                     store_url: str) -> None:
     first, second = _article(store), _article(store, FAZ_URL, source="FAZ")
     assert store.save_outcome(outcome(first, url=URL)).mails_queued == 0
-    off = store.save_outcome(outcome(second, url=FAZ_URL, alerts=AlertPolicy(mode="off")))
+    off = store.save_outcome(outcome(second, url=FAZ_URL, routes=(RoutePolicy(mode="off"),)))
     assert off.mails_queued == 0 and len(off.deltas) == 1
     counts = row_counts(store_url)
-    assert (counts["events"], counts["outbox"], counts["alert_folds"]) == (2, 0, 0)
+    assert (counts["events"], counts["outbox"], counts["folds"]) == (2, 0, 0)
 
 
 def test_a_failure_inside_the_transaction_writes_nothing(store: Store, store_url: str,
@@ -109,7 +109,7 @@ def test_a_failure_inside_the_transaction_writes_nothing(store: Store, store_url
 
     monkeypatch.setattr(monitor.store.outcome, "queue_alerts", broken)
     with pytest.raises(RuntimeError, match="Warteschlange kaputt"):
-        store.save_outcome(outcome(aid, url=URL, alerts=IMMEDIATE))
+        store.save_outcome(outcome(aid, url=URL, routes=(IMMEDIATE,)))
     assert row_counts(store_url) == before
     assert rows(store_url, select(revisions.c.id).where(revisions.c.article_id == aid)) == []
 

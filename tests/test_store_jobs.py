@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from monitor.models import OutgoingMail
 from monitor.store import Store
-from monitor.store.schema import digests, entries, events, feeds, jobs, outbox
+from monitor.store.schema import digest_items, digests, entries, feeds, jobs, outbox
 from tests.test_store_support import HB, T0, entry, feed_state, outcome, rows
 
 Opener = Callable[..., Store]
@@ -108,7 +108,7 @@ def test_a_digest_is_made_once_per_route_and_period_under_its_lease(
     assert a.digest_made("default", "2024-03-05") is None
     stored = rows(store_url, select(digests.c.id, digests.c.route, digests.c.period))
     assert [tuple(r) for r in stored] == [(made, "default", "2024-03-04")]
-    assert [tuple(r) for r in rows(store_url, select(events.c.digest_id))] == [(made,)]
+    assert [tuple(r) for r in rows(store_url, select(digest_items.c.digest_id))] == [(made,)]
     assert [r.message_id for r in rows(store_url, select(outbox.c.message_id))] == \
         ["<digest.default.2024-03-04@news-monitor>"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_a_version_1_store_gets_the_outboxs_event_column(store_url: str) -> None
     finally:
         s.close()
     assert "event_id" in columns and "ix_outbox_event" in indexes
-    assert versions == [v for v, _ in MIGRATIONS] == [1, 2, 3]
+    assert versions == [v for v, _ in MIGRATIONS] == [1, 2, 3, 4]
     assert (old.message_id, old.raw, old.created_at, old.event_id) == \
         ("<alt@news-monitor>", b"x", T0, None)
 
@@ -122,7 +123,54 @@ def test_a_version_2_store_gets_jobs_and_the_digests_identity(store_url: str) ->
         assert s.claim_job("digest default", T0).status == "claimed"
     finally:
         s.close()
-    assert tuple(old) == ("default", None) and versions == [1, 2, 3]
+    assert tuple(old) == ("default", None) and versions == [1, 2, 3, 4]
+
+
+def test_a_version_3_store_keeps_its_folds_and_digest_members_for_the_default_route(
+        store_url: str) -> None:
+    open_store(store_url).close()
+    path = store_url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    with conn:                                        # back to the shape of version 3
+        conn.execute("DROP TABLE outbox")
+        conn.execute(OUTBOX_V1)
+        conn.execute("ALTER TABLE outbox ADD COLUMN event_id INTEGER")
+        for table in ("folds", "digest_items", "meta"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("CREATE TABLE alert_folds (event_id INTEGER NOT NULL PRIMARY KEY, "
+                     "folded_at DATETIME NOT NULL, summary_message_id VARCHAR(300))")
+        conn.execute("DELETE FROM schema_migrations WHERE version > 3")
+        conn.execute("INSERT INTO digests (id, period_end, created_at, html_path, message_id, "
+                     "route, period) VALUES (7, '2024-03-04 07:30:00', '2024-03-04 07:30:00', "
+                     "'', '<digest.default.2024-03-04@news-monitor>', 'default', '2024-03-04')")
+        for event_id, digest_id in ((1, 7), (2, None)):
+            conn.execute("INSERT INTO events (id, topic, kind, score, hits, url, title, "
+                         "summary, source, detected_at, thread_id, digest_id) VALUES "
+                         "(?, 't', 'new', 1.0, '[]', 'https://example.org/a', 'A', '', 'X', "
+                         "'2024-03-04 07:00:00', '<a@news-monitor>', ?)", (event_id, digest_id))
+        conn.execute("INSERT INTO alert_folds VALUES (2, '2024-03-04 07:10:00', NULL)")
+        conn.execute("INSERT INTO outbox (message_id, kind, recipients, subject, raw, status, "
+                     "attempts, created_at) VALUES ('<digest.default.2024-03-04@news-monitor>',"
+                     " 'digest', '[]', 'Tagesübersicht', x'78', 'sent', 1, "
+                     "'2024-03-04 07:30:00')")
+    conn.close()
+    s = open_store(store_url)
+    try:
+        with s._db.read() as db:
+            members = db.execute(text("SELECT route, event_id, digest_id FROM digest_items")).all()
+            folded = db.execute(text("SELECT event_id, route FROM folds")).all()
+            outbox_columns = [r[1] for r in db.exec_driver_sql("PRAGMA table_info(outbox)")]
+            tables = [r[0] for r in db.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert [d.id for d in s.folded_deltas("default")] == [2]
+        assert [d.id for d in s.digest_candidates(T0, "default")] == [2]
+        installation = s.installation_id()
+        assert installation == s.installation_id() and len(installation) == 10
+    finally:
+        s.close()
+    assert [tuple(m) for m in members] == [("default", 1, 7)]
+    assert [tuple(f) for f in folded] == [(2, "default")]
+    assert {"route", "channel"} <= set(outbox_columns) and "alert_folds" not in tables
 
 
 def test_database_from_a_newer_version_is_refused(store_url: str) -> None:
@@ -150,10 +198,13 @@ def test_corrupted_page_is_reported_as_damaged(store_url: str) -> None:
     s.sync_feeds([(f"feed-{i}", f"https://example.org/{i}/rss") for i in range(2000)])
     s.close()                          # last connection closes: WAL checkpointed into the file
     path = Path(store_url.removeprefix("sqlite:///"))
+    with contextlib.closing(sqlite3.connect(path)) as conn:   # a leaf page of the feeds table
+        leaves = [n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = 'feeds' "
+                                             "AND pagetype = 'leaf' ORDER BY pageno")]
     data = bytearray(path.read_bytes())
     page = 4096
-    assert len(data) > 8 * page
-    middle = len(data) // page // 2    # a leaf page of the feeds table
+    assert len(leaves) > 8
+    middle = leaves[len(leaves) // 2] - 1
     data[middle * page + 8: (middle + 1) * page] = b"\xa5" * (page - 8)
     path.write_bytes(bytes(data))
     with pytest.raises(StoreCorrupt, match=r"is damaged: .*restore a backup"):

@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from monitor.models import OutgoingMail
-from monitor.store import AlertPolicy, Store
-from monitor.store.schema import digests, events
+from monitor.store import RoutePolicy, Store
+from monitor.store.schema import digest_items, digests
 from tests.test_store_support import HB, IMMEDIATE, T0, outcome, queue_mails, row_counts, rows
 
 
@@ -63,13 +63,13 @@ def test_sent_failed_dead_and_retry(store: Store) -> None:
     assert (revived.id, revived.status, revived.attempts) == (two.id, "pending", 0)
 
 
-def _events(store: Store, n: int, policy: AlertPolicy | None = None) -> list[int]:
+def _events(store: Store, n: int, policy: RoutePolicy | None = None) -> list[int]:
     ids = []
     for i in range(n):
         url = f"{HB}/aliexpress-{i}.html"
         ref = store.upsert_article(url, at=T0, title="AliExpress", source="Handelsblatt")
         saved = store.save_outcome(outcome(ref.id, url=url, at=T0 + timedelta(minutes=i),
-                                           alerts=policy))
+                                           routes=(policy,) if policy else ()))
         ids.append(saved.deltas[0].id)
     return ids
 
@@ -99,7 +99,7 @@ def test_a_dead_alert_that_was_never_rendered_stays_dead(store: Store) -> None:
 
 def test_the_hourly_cap_counts_alerts_queued_in_the_last_hour_and_not_dead(
         store: Store, store_url: str) -> None:
-    capped = AlertPolicy(mode="immediate", max_per_hour=2)
+    capped = RoutePolicy(mode="immediate", max_per_hour=2)
     ids = _events(store, 3, capped)                   # at T0, T0+1min, T0+2min
     assert [i.event_id for i in store.outbox()] == ids[:2]
     assert [d.id for d in store.folded_deltas()] == ids[2:]
@@ -108,18 +108,18 @@ def test_the_hourly_cap_counts_alerts_queued_in_the_last_hour_and_not_dead(
     url = f"{HB}/aliexpress-dead.html"
     ref = store.upsert_article(url, at=T0, title="AliExpress", source="Handelsblatt")
     room = store.save_outcome(outcome(ref.id, url=url, at=T0 + timedelta(minutes=4),
-                                      alerts=capped))
+                                      routes=(capped,)))
     assert room.mails_queued == 1                      # the dead alert does not count
     url = f"{HB}/aliexpress-later.html"
     ref = store.upsert_article(url, at=T0, title="AliExpress", source="Handelsblatt")
     later = store.save_outcome(outcome(ref.id, url=url, at=T0 + timedelta(minutes=65),
-                                       alerts=capped))
+                                       routes=(capped,)))
     assert later.mails_queued == 1                     # the first hour's alerts left the window
-    assert row_counts(store_url)["alert_folds"] == 1
+    assert row_counts(store_url)["folds"] == 1
 
 
 def test_in_hourly_mode_every_alert_is_folded(store: Store, store_url: str) -> None:
-    ids = _events(store, 2, AlertPolicy(mode="hourly", max_per_hour=99))
+    ids = _events(store, 2, RoutePolicy(mode="hourly", max_per_hour=99))
     assert store.outbox() == [] and [d.id for d in store.folded_deltas()] == ids
     summary = _mail(50, kind="summary")
     assert store.enqueue_summary(summary, ids, at=T0 + timedelta(hours=1))
@@ -137,8 +137,9 @@ def test_create_digest_assigns_events_and_queues_its_mail(store: Store, store_ur
     did = store.create_digest(period_start=None, period_end=end, event_ids=ids[:2],
                               html_path="/var/lib/news-monitor/digests/2024-03-04.html",
                               mail=digest_mail)
-    digested = rows(store_url, select(events.c.id, events.c.digest_id).order_by(events.c.id))
-    assert [tuple(r) for r in digested] == [(ids[0], did), (ids[1], did), (ids[2], None)]
+    digested = rows(store_url, select(digest_items.c.event_id, digest_items.c.digest_id)
+                    .order_by(digest_items.c.event_id))
+    assert [tuple(r) for r in digested] == [(ids[0], did), (ids[1], did)]
     [stored] = rows(store_url, select(digests.c.id, digests.c.period_end, digests.c.message_id))
     assert tuple(stored) == (did, end, digest_mail.message_id)
     [queued] = store.claim_pending(end)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Executable, Row, create_engine, func, select
 
 from monitor.models import FeedEntry, FeedState, Hit, MatchResult, OutgoingMail, WordDiff
-from monitor.store import AlertPolicy, ArticleOutcome, NewEvent, Store
+from monitor.store import ArticleOutcome, NewEvent, RoutePolicy, Store
 from monitor.store.outbox import insert_mails
 from monitor.store.schema import metadata
 
@@ -23,7 +23,7 @@ T0 = datetime(2024, 3, 4, 7, 30, tzinfo=UTC)
 HB = "https://www.handelsblatt.com/unternehmen/handel"
 
 
-IMMEDIATE = AlertPolicy(mode="immediate", max_per_hour=20)
+IMMEDIATE = RoutePolicy(mode="immediate", max_per_hour=20)
 
 
 def row_counts(url: str) -> dict[str, int]:

@@ -19,16 +19,18 @@ from typing import Any
 
 from monitor.config.model import Config
 from monitor.config.problems import item_label
+from monitor.config.routes import RouteConfig
 from monitor.errors import ConfigError, QueryError
 from monitor.extract.pool import ExtractOptions
 from monitor.fetch.client import FetchOptions
 from monitor.match import Topic, compile_topic
+from monitor.models import DEFAULT_ROUTE
 from monitor.notify.delivery import DeliverySettings
 from monitor.notify.digest import DigestSettings
 from monitor.notify.mailer import MaildirMailer, Mailer, SmtpMailer
-from monitor.notify.settings import MailSettings, SmtpSettings
+from monitor.notify.settings import MailSettings, RouteSettings, SmtpSettings
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
-from monitor.store.records import AlertPolicy
+from monitor.store.records import RoutePolicy
 
 DEFAULT_POLL_INTERVAL = timedelta(minutes=15)
 
@@ -102,7 +104,7 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         articles_in_flight=max(4, 2 * config.fetch.concurrency),
         recheck=alerts.recheck, min_changed_words=alerts.min_changed_words,
         cluster_window=alerts.cluster_window,
-        alerts=AlertPolicy(mode=alerts.mode, max_per_hour=alerts.max_per_hour),
+        routes=tuple(r.policy for r in route_settings(config)),
         claim_batch=max(4, 2 * config.fetch.concurrency),
         page_wait=4 * config.storage.lease.total_seconds())
 
@@ -114,12 +116,53 @@ def service_settings(config: Config) -> ServiceSettings:
         shortest_interval=min((f.interval for f in enabled), default=DEFAULT_POLL_INTERVAL),
         listen=config.http.listen, digest_enabled=config.digest.enabled,
         digest_time=config.digest.time, digest_timezone=config.digest.timezone,
-        hourly_summary=config.alerts.mode != "off", retention=config.storage.retention)
+        hourly_summary=any(r.policy.alerts for r in route_settings(config)),
+        retention=config.storage.retention)
 
 
-def mail_settings(config: Config, *, to: Sequence[str] | None = None) -> MailSettings:
+def mail_settings(config: Config, *, to: Sequence[str] | None = None,
+                  installation: str = "") -> MailSettings:
     return MailSettings(sender=config.email.sender, to=tuple(to or config.email.to),
-                        subject_prefix=config.email.subject_prefix or "")
+                        subject_prefix=config.email.subject_prefix or "",
+                        installation=installation)
+
+
+def route_settings(config: Config, installation: str = "") -> tuple[RouteSettings, ...]:
+    """The configured, enabled routes; without ``[[routes]]`` the one email route of
+    ``[email]`` (alerts as ``[alerts]`` says) and ``[digest]``."""
+    if not config.routes:
+        return (_default_route(config, installation),)
+    return tuple(_route(config, r, installation) for r in config.routes if r.enabled)
+
+
+def _default_route(config: Config, installation: str) -> RouteSettings:
+    alerts = config.alerts
+    events = frozenset({"new", "updated"} if alerts.mode != "off" else set()) | (
+        {"digest"} if config.digest.enabled else set())
+    policy = RoutePolicy(name=DEFAULT_ROUTE, channel="email", mode=alerts.mode,
+                         max_per_hour=alerts.max_per_hour, events=events)
+    return RouteSettings(name=DEFAULT_ROUTE, channel="email", policy=policy,
+                         mail=mail_settings(config, installation=installation),
+                         digest_mail=mail_settings(config, to=config.digest_recipients,
+                                                   installation=installation))
+
+
+def _route(config: Config, route: RouteConfig, installation: str) -> RouteSettings:
+    events = frozenset(route.events) | ({"digest"} if route.mode == "digest" else set())
+    if not config.digest.enabled:
+        events -= {"digest"}
+    policy = RoutePolicy(name=route.name, channel=route.channel, mode=route.mode,
+                         max_per_hour=route.max_per_hour, events=events,
+                         topics=frozenset(route.topics) if route.topics is not None else None)
+    to = route.to or config.email.to
+    secret = config.secrets.get(route.name, "")
+    return RouteSettings(
+        name=route.name, channel=route.channel, policy=policy,
+        mail=mail_settings(config, to=to, installation=installation),
+        digest_mail=mail_settings(config, to=route.digest_to or to, installation=installation),
+        url=secret if route.channel == "apprise" else (route.url or ""),
+        secret=secret if route.channel == "webhook" else "",
+        timeout=route.timeout.total_seconds())
 
 
 def smtp_settings(config: Config) -> SmtpSettings | None:
@@ -148,20 +191,25 @@ def transport_label(config: Config) -> str:
     return f"SMTP {smtp.host}:{smtp.port} ({smtp.security})"
 
 
-def delivery_settings(config: Config) -> DeliverySettings:
+def delivery_settings(config: Config, installation: str = "") -> DeliverySettings:
     return DeliverySettings(
-        mail=mail_settings(config), maildir=maildir_path(config), smtp=smtp_settings(config),
-        lease_renewal=config.storage.lease_renewal.total_seconds())
+        routes=route_settings(config, installation), maildir=maildir_path(config),
+        smtp=smtp_settings(config), lease_renewal=config.storage.lease_renewal.total_seconds())
 
 
-def digest_settings(config: Config, topics: Sequence[Topic]) -> DigestSettings:
-    """The digest job's settings; ``topics`` are the compiled (enabled) topics, in order."""
+def digest_settings(config: Config, topics: Sequence[Topic],
+                    route: RouteSettings | None = None) -> DigestSettings:
+    """The digest job's settings for ``route`` (the first route by default); ``topics`` are
+    the compiled (enabled) topics, in order."""
+    route = route or route_settings(config)[0]
+    wanted = route.policy.topics
     return DigestSettings(
         timezone=config.digest.timezone, send_empty=config.digest.send_empty,
-        topics=tuple(t.name for t in topics),
+        topics=tuple(t.name for t in topics if wanted is None or t.name in wanted),
         feeds=tuple(f.name for f in config.enabled_feeds),
-        mail=mail_settings(config, to=config.digest_recipients),
+        mail=route.digest_mail or route.mail,
         archive_dir=config.state_dir / "digests",
+        route=route.name, topic_filter=tuple(sorted(wanted)) if wanted is not None else None,
         lease_wait=4 * config.storage.lease.total_seconds())
 
 

@@ -39,6 +39,7 @@ from monitor.notify.digest import (
     render_digest,
     send_digest,
 )
+from monitor.notify.settings import RouteSettings
 from monitor.pipeline.articles import ArticleProcessor
 from monitor.pipeline.feed import Pipeline
 from monitor.store import Store, open_store
@@ -85,22 +86,34 @@ class App:
     clock: Clock
     keeper: LeaseKeeper
 
-    async def make_digest(self, *, by_hand: bool = False,
-                          empty: bool = False) -> DigestResult | DigestSkipped:
-        """Make and queue the day's digest under the route's lease (``notify.digest``):
-        scheduled, or ``by_hand`` (``digest --send``; ``empty`` also when nothing is new)."""
-        return await send_digest(self.store, digest_settings(self.config, self.topics),
-                                 self.clock, by_hand=by_hand, empty=empty, keeper=self.keeper)
+    def digest_routes(self) -> tuple[RouteSettings, ...]:
+        """The routes that get the digest, in configured order."""
+        return tuple(r for r in self.delivery.settings.routes if "digest" in r.policy.events)
+
+    async def make_digests(self, *, by_hand: bool = False, empty: bool = False
+                           ) -> list[tuple[str, DigestResult | DigestSkipped]]:
+        """Make and queue the day's digest of every digest route, each under its route's
+        lease (``notify.digest``): scheduled, or ``by_hand`` (``digest --send``; ``empty``
+        also when nothing is new)."""
+        made: list[tuple[str, DigestResult | DigestSkipped]] = []
+        for route in self.digest_routes():
+            settings = digest_settings(self.config, self.topics, route)
+            made.append((route.name, await send_digest(
+                self.store, settings, self.clock, by_hand=by_hand, empty=empty,
+                keeper=self.keeper, channel=self.delivery.channel(route.name))))
+        return made
 
     async def send_digest(self, *, force: bool = False) -> DigestResult | None:
-        """The digest as scheduled, or with ``force`` one now even when nothing is new;
-        None when none was queued."""
-        made = await self.make_digest(by_hand=force, empty=force)
-        return made if isinstance(made, DigestResult) else None
+        """The first route's digest as scheduled, or with ``force`` one now even when
+        nothing is new; None when none was queued."""
+        made = [m for _, m in await self.make_digests(by_hand=force, empty=force)]
+        return made[0] if made and isinstance(made[0], DigestResult) else None
 
     def render_digest(self, now: datetime) -> DigestDraft:
-        """The digest a send at ``now`` would queue, composed but not written anywhere."""
-        return render_digest(self.store, digest_settings(self.config, self.topics), now)
+        """The first route's digest a send at ``now`` would queue, as a mail, composed but
+        not written anywhere."""
+        route = (self.digest_routes() or self.delivery.settings.routes)[0]
+        return render_digest(self.store, digest_settings(self.config, self.topics, route), now)
 
     @contextlib.contextmanager
     def presence(self) -> Iterator[None]:
@@ -141,7 +154,8 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
     keeper = LeaseKeeper(store.renew_leases, clock, store_settings(config).renewal_seconds)
     try:
         async with Fetcher(fetch_options(config), clock=clock) as fetcher:
-            delivery = Delivery(delivery_settings(config), store, clock, keeper=keeper)
+            delivery = Delivery(delivery_settings(config, store.installation_id()), store,
+                                clock, keeper=keeper)
             settings = pipeline_settings(config)
             articles = ArticleProcessor(settings=settings, store=store, fetcher=fetcher,
                                         extractor=extractor, topics=topics, clock=clock,

@@ -27,6 +27,7 @@ from monitor.config import paths
 from monitor.config.checks import query_problems, raw_duplicates, section
 from monitor.config.problems import format_errors, in_file_order
 from monitor.config.review import Finding, review
+from monitor.config.routes import RouteConfig, raw_route_problems, route_problems, route_secrets
 from monitor.config.secrets import secrets_absent, smtp_password
 from monitor.config.types import (
     ClockTime,
@@ -45,7 +46,7 @@ from monitor.errors import ConfigError
 __all__ = ["Config", "ConfigError", "config_path", "load_config", "parse_duration", "parse_size"]
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
-_RESERVED = frozenset({"state_dir", "smtp_password", "source", "findings"})
+_RESERVED = frozenset({"state_dir", "smtp_password", "source", "findings", "secrets"})
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -157,8 +158,10 @@ class Config(_Section):
     digest: DigestConfig = DigestConfig()
     http: HttpConfig = HttpConfig()
     logging: LoggingConfig = LoggingConfig()
+    routes: tuple[RouteConfig, ...] = ()
     state_dir: Path = Path("var")
     smtp_password: str | None = Field(default=None, exclude=True, repr=False)
+    secrets: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     source: Path | None = None
     findings: tuple[Finding, ...] = Field(default=(), exclude=True)
 
@@ -180,8 +183,8 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     raw = _read_toml(path)
     findings = review(raw)
-    problems = (secrets_absent(raw) + _check_reserved(raw) + raw_duplicates(raw)
-                + query_problems(raw))
+    problems = (secrets_absent(raw) + raw_route_problems(raw) + _check_reserved(raw)
+                + raw_duplicates(raw) + query_problems(raw))
     try:
         config: Config | None = Config.model_validate(raw)
     except ValidationError as exc:
@@ -195,11 +198,17 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
     password, secret_problems = smtp_password(smtp.username if smtp else None,
                                               smtp.password_file if smtp else None, env)
     problems += secret_problems
+    secrets: dict[str, str] = {}
+    if config is not None:
+        problems += route_problems(config.routes, [t.name for t in config.topics])
+        secrets, missing = route_secrets(config.routes, base, env)
+        problems += missing
     if problems or config is None:
         errors = problems + [str(f) for f in findings if f.severity == "error"]
         raise ConfigError(sorted(errors, key=in_file_order), str(path),
                           warnings=[str(f) for f in findings if f.severity == "warning"])
-    return _complete(config, path, env, password, smtp, tuple(findings))
+    return _complete(config, path, env, password, smtp, tuple(findings)).model_copy(
+        update={"secrets": secrets})
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

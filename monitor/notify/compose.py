@@ -29,7 +29,14 @@ from zoneinfo import ZoneInfo
 
 from monitor.errors import PermanentDeliveryError
 from monitor.fetch.causes import failure_cause, http_status
-from monitor.models import Delta, DigestData, FeedHealth, OutgoingMail, TopicDigest
+from monitor.models import (
+    Delta,
+    DigestData,
+    FeedHealth,
+    OutgoingMail,
+    TopicDigest,
+    public_message_id,
+)
 from monitor.notify.headers import check_headers, clean_header_value, one_line
 from monitor.notify.render import (
     DEFAULT_TZ,
@@ -242,7 +249,7 @@ def build_mail(settings: MailSettings, *, kind: MailKind, subject: str,
     msg.add_alternative(html, subtype="html", charset="utf-8")
     raw = msg.as_bytes(policy=policy.SMTP)
     check_headers(raw, [*names, "MIME-Version", "Content-Type"])
-    return OutgoingMail(message_id=str(msg["Message-ID"]), kind=kind,
+    return OutgoingMail(message_id=message_id, kind=kind,
                         recipients=tuple(settings.to), subject=subject, raw=raw)
 
 
@@ -253,18 +260,23 @@ def _set_headers(msg: EmailMessage, settings: MailSettings, *, subject: str, now
         "To": ", ".join(settings.to),
         "Subject": clean_header_value(subject, max_chars=200),
         "Date": format_datetime(now),
-        "Message-ID": _angle(message_id),
+        "Message-ID": _angle(_public(message_id, settings)),
         "List-Id": f"news-monitor <{clean_header_value(settings.list_id)}>",
         "Auto-Submitted": "auto-generated",
         "X-Auto-Response-Suppress": "All",
         "Precedence": "bulk",
     }
     if thread_id:
-        headers["In-Reply-To"] = _angle(thread_id)
-        headers["References"] = _angle(thread_id)
+        headers["In-Reply-To"] = _angle(_public(thread_id, settings))
+        headers["References"] = _angle(_public(thread_id, settings))
     for name, value in headers.items():
         msg[name] = value
     return list(headers)
+
+
+def _public(key: str, settings: MailSettings) -> str:
+    """The Message-ID receivers see for an outbox key: unique to this installation."""
+    return public_message_id(key, settings.installation, settings.domain)
 
 
 def _angle(message_id: str) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -42,7 +43,7 @@ from monitor.models import (
     TopicDigest,
     message_id,
 )
-from monitor.notify.compose import compose_digest
+from monitor.notify.compose import compose_digest, digest_context, render_pair
 from monitor.notify.settings import MailSettings
 from monitor.store.records import JobClaim
 
@@ -66,9 +67,10 @@ class DigestStore(Protocol):
 
     def digest_made(self, route: str, period: str) -> datetime | None: ...
 
-    def last_sent_digest(self) -> SentDigest | None: ...
+    def last_sent_digest(self, route: str = "default") -> SentDigest | None: ...
 
-    def digest_candidates(self, until: datetime) -> Sequence[Delta]: ...
+    def digest_candidates(self, until: datetime, route: str = "default",
+                          topics: Sequence[str] | None = None) -> Sequence[Delta]: ...
 
     def feed_states(self) -> Sequence[FeedState]: ...
 
@@ -81,6 +83,12 @@ class DigestStore(Protocol):
                       lease: int | None = None) -> int | None: ...
 
 
+class DigestChannel(Protocol):
+    """A route's channel, as far as the digest needs it."""
+
+    def digest(self, data: DigestData, key: str, now: datetime) -> OutgoingMail: ...
+
+
 @dataclass(frozen=True, slots=True)
 class DigestSettings:
     """What the digest job reads of the configuration."""
@@ -91,7 +99,8 @@ class DigestSettings:
     feeds: tuple[str, ...]      # the enabled feeds' names: only their health is reported
     mail: MailSettings          # sender and the digest's recipients
     archive_dir: Path           # where each digest's HTML is kept
-    route: str = "default"      # whose digest this is (one route until routes exist)
+    route: str = "default"      # whose digest this is
+    topic_filter: tuple[str, ...] | None = None   # the route's topics; None: every topic
     lease_wait: float = 120.0   # how long to wait while another process makes the digest
 
 
@@ -131,8 +140,8 @@ class DigestSkipped:
 def build_digest(store: DigestStore, settings: DigestSettings,
                  now: datetime) -> tuple[DigestData, list[int]]:
     """The digest's content and the ids of the deltas it covers."""
-    last = store.last_sent_digest()
-    events = store.digest_candidates(now)
+    last = store.last_sent_digest(settings.route)
+    events = store.digest_candidates(now, settings.route, settings.topic_filter)
     start = last.period_end if last else min((e.detected_at for e in events), default=None)
     states = store.feed_states()
     data = DigestData(
@@ -147,9 +156,26 @@ def build_digest(store: DigestStore, settings: DigestSettings,
     return data, [e.id for e in events]
 
 
+def one_per_story(events: Sequence[Delta]) -> list[Delta]:
+    """Each story once (events oldest first): a story new in the period and updated since is
+    its "new" entry carrying its latest change; a story updated several times is its latest
+    update."""
+    latest: dict[tuple[str, str], Delta] = {}
+    for event in events:
+        if event.kind == "updated":
+            latest[(event.topic, event.url)] = event
+    out: list[Delta] = []
+    for event in events:
+        key = (event.topic, event.url)
+        if event.kind == "new":
+            update = latest.pop(key, None)
+            out.append(dataclasses.replace(event, diff=update.diff) if update else event)
+    return out + list(latest.values())
+
+
 def _topics(events: Sequence[Delta], names: Sequence[str]) -> tuple[TopicDigest, ...]:
     by_topic: dict[str, list[Delta]] = defaultdict(list)
-    for event in events:
+    for event in one_per_story(events):
         by_topic[event.topic].append(event)
     ordered = list(names) + sorted(set(by_topic) - set(names))
     return tuple(TopicDigest(
@@ -172,20 +198,24 @@ def digest_period(now: datetime, timezone: str) -> str:
 
 
 def render_digest(store: DigestStore, settings: DigestSettings, now: datetime,
-                  period: str | None = None) -> DigestDraft:
-    """The digest made at ``now`` (of ``period``, the day by default), composed; nothing is
-    written."""
+                  period: str | None = None, channel: DigestChannel | None = None) -> DigestDraft:
+    """The digest made at ``now`` (of ``period``, the day by default), composed for the
+    route's ``channel`` (a mail when None); nothing is written. The archive HTML is the
+    digest mail's HTML whatever the channel."""
     data, ids = build_digest(store, settings, now)
     period = period or digest_period(now, settings.timezone)
-    mail, html = compose_digest(data, settings.mail, now=now,
-                                message_id=message_id("digest", settings.route, period))
+    key = message_id("digest", settings.route, period)
+    if channel is None:
+        mail, html = compose_digest(data, settings.mail, now=now, message_id=key)
+    else:
+        mail, html = channel.digest(data, key, now), render_pair("digest", digest_context(data))[1]
     return DigestDraft(data, tuple(ids), mail, html)
 
 
 async def send_digest(store: DigestStore, settings: DigestSettings,
                       clock: Callable[[], datetime], *, by_hand: bool = False,
-                      empty: bool = False,
-                      keeper: LeaseKeeper | None = None) -> DigestResult | DigestSkipped:
+                      empty: bool = False, keeper: LeaseKeeper | None = None,
+                      channel: DigestChannel | None = None) -> DigestResult | DigestSkipped:
     """Make, archive and queue the digest of the day under the route's lease.
 
     Scheduled (``by_hand`` False): skipped when the day's digest was made, or when nothing
@@ -197,7 +227,7 @@ async def send_digest(store: DigestStore, settings: DigestSettings,
     try:
         with keeper.holding("jobs", [lease]) if keeper else contextlib.nullcontext():
             return await asyncio.to_thread(_make, store, settings, clock(), lease,
-                                           by_hand, empty)
+                                           by_hand, empty, channel)
     finally:
         store.release_job(lease)
 
@@ -216,17 +246,18 @@ async def _take_lease(store: DigestStore, settings: DigestSettings,
 
 
 def _make(store: DigestStore, settings: DigestSettings, now: datetime, lease: int,
-          by_hand: bool, empty: bool) -> DigestResult | DigestSkipped:
+          by_hand: bool, empty: bool,
+          channel: DigestChannel | None) -> DigestResult | DigestSkipped:
     day = digest_period(now, settings.timezone)
     made = store.digest_made(settings.route, day)
     if made is not None and not by_hand:
         return DigestSkipped("done", day, made)
     local = now.astimezone(ZoneInfo(settings.timezone))
     period = day if made is None else f"{day}T{local:%H%M%S}"
-    draft = render_digest(store, settings, now, period)
+    draft = render_digest(store, settings, now, period, channel)
     if not draft.event_ids and not (empty or (settings.send_empty and not by_hand)):
         return DigestSkipped("empty", period, made)
-    path = archive_path(settings.archive_dir, now)
+    path = archive_path(settings.archive_dir, now, settings.route)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(draft.html, encoding="utf-8")
     digest_id = store.create_digest(period_start=draft.data.period_start, period_end=now,
@@ -239,6 +270,7 @@ def _make(store: DigestStore, settings: DigestSettings, now: datetime, lease: in
     return DigestResult(digest_id, len(draft.event_ids), path, draft.mail.subject, period)
 
 
-def archive_path(archive_dir: Path, now: datetime) -> Path:
-    """The archive file of the digest made at ``now``."""
-    return archive_dir / f"digest-{now:%Y-%m-%d-%H%M%S}.html"
+def archive_path(archive_dir: Path, now: datetime, route: str = "default") -> Path:
+    """The archive file of the route's digest made at ``now``."""
+    suffix = "" if route == "default" else f"-{route}"
+    return archive_dir / f"digest-{now:%Y-%m-%d-%H%M%S}{suffix}.html"

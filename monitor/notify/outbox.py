@@ -1,5 +1,6 @@
-"""The outbox flush: render what waits unrendered, hand pending mails to a mailer, record each
-outcome, back off on failure.
+"""The outbox flush: render what waits unrendered, hand pending messages to their route's
+channel (any object with ``send``: a mailer, or the delivery's dispatch by route), record
+each outcome, back off on failure.
 
 The store is reached only through the small ``OutboxStore`` protocol (claim, mark rendered,
 sent or failed), so this module never imports the store. An alert is queued with its event
@@ -34,8 +35,8 @@ from monitor.notify.mailer import Mailer
 
 log = logging.getLogger(__name__)
 
-# Builds an alert from its delta, with the Message-ID it was queued under, at a time.
-RenderAlert = Callable[[Delta, str, datetime], OutgoingMail]
+# Builds an alert from its delta, with the key it was queued under, at a time, for a route.
+RenderAlert = Callable[[Delta, str, datetime, str], OutgoingMail]
 
 
 class OutboxStore(Protocol):
@@ -130,7 +131,7 @@ def _render(store: OutboxStore, item: OutboxItem, now: datetime,
     if item.delta is None:
         return "cannot build the mail: its event is no longer stored"
     try:
-        mail = render(item.delta, item.message_id, now)
+        mail = render(item.delta, item.message_id, now, item.route)
     except Exception as exc:
         log.exception("mail_unbuildable message_id=%s", item.message_id)
         return f"cannot build the mail: {type(exc).__name__}: {exc}"
@@ -161,5 +162,7 @@ def _fail(store: OutboxStore, item: OutboxItem, now: datetime, error: str) -> tu
 
 def _mail(item: OutboxItem) -> OutgoingMail:
     kind = item.kind if item.kind in ("alert", "summary", "digest", "test") else "alert"
+    channel = item.channel if item.channel in ("email", "webhook", "apprise") else "email"
     return OutgoingMail(message_id=item.message_id, kind=kind,  # type: ignore[arg-type]
-                        recipients=item.recipients, subject=item.subject, raw=item.raw)
+                        recipients=item.recipients, subject=item.subject, raw=item.raw,
+                        route=item.route, channel=channel)  # type: ignore[arg-type]

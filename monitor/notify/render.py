@@ -11,6 +11,7 @@ that are only ever http(s).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,10 @@ class DeltaView:
     link: str | None
     link_note: str
     diff: tuple[tuple[DiffOp, str], ...]
+    score_word: str = ""
+    reasons: tuple[Reason, ...] = ()
+    snippet: str = ""          # the teaser without the title or the site's breadcrumb
+    also_updated: bool = False  # a new story that changed since: it carries that change
 
 
 @functools.cache
@@ -136,9 +141,134 @@ def delta_view(delta: Delta, *, tz: str = DEFAULT_TZ, context: int = 25,
         link=link,
         link_note="" if link else LINK_DROPPED,
         diff=diff_view(delta.diff, context=context, max_changes=max_changes),
+        score_word=score_word(delta.score),
+        reasons=reasons(delta),
+        snippet=clean_snippet(delta.summary, delta.title),
+        also_updated=delta.kind == "new" and delta.diff is not None,
     )
 
 
 def delta_views(deltas: Sequence[Delta], *, tz: str = DEFAULT_TZ, context: int = 25,
                 max_changes: int = 40) -> tuple[DeltaView, ...]:
     return tuple(delta_view(d, tz=tz, context=context, max_changes=max_changes) for d in deltas)
+
+
+SCORE_WORDS = ((0.8, "stark"), (0.5, "mittel"), (0.0, "schwach"))
+PART_LABELS = {"title": "Titel", "summary": "Teaser", "text": "Text"}
+PART_ORDER = ("title", "summary", "text")
+EXCERPT_CHARS = 90
+TITLE_LEAD = 40      # a title found this far into a teaser is a copy of it: dropped
+CRUMB_MARKS = "\u203a\u00bb>|"   # the separators of "Startseite > Wirtschaft > ..."
+BREADCRUMB = re.compile(
+    rf"^(?:[^\s{CRUMB_MARKS}/][^{CRUMB_MARKS}\n]{{0,40}}?\s*[{CRUMB_MARKS}]\s*){{1,6}}")
+SENTENCE_END = re.compile(r"[.!?]\s")
+
+
+def score_word(score: float) -> str:
+    """The score as a word people understand: "stark", "mittel" or "schwach"."""
+    return next(word for floor, word in SCORE_WORDS if score >= floor)
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One line of "Warum dieser Artikel?": the part of the article, the names found there,
+    how close they stand, and a short excerpt with the names marked (empty for the title,
+    which the message shows anyway)."""
+
+    part: str
+    names: tuple[str, ...]
+    closeness: str
+    excerpt: tuple[tuple[bool, str], ...]
+
+    def plain(self) -> str:
+        """The line in plain text; marked words as ``*Wort*``, never in quotation marks."""
+        head = f"{self.part}: {', '.join(self.names)}"
+        if self.closeness:
+            head += f" ({self.closeness})"
+        if not self.excerpt:
+            return head
+        return head + " — " + "".join(f"*{t}*" if marked else t for marked, t in self.excerpt)
+
+
+def reasons(delta: Delta, limit: int = 3) -> tuple[Reason, ...]:
+    """Why the story matched, in plain words and at most ``limit`` lines: per part of the
+    article (title, teaser, text) the names found and how close; query syntax stays in
+    ``explain``."""
+    lines: list[Reason] = []
+    for part in PART_ORDER:
+        hits = [h for h in delta.hits if h.field == part]
+        if hits:
+            lines.append(_reason(part, hits))
+    return tuple(lines[:limit])
+
+
+def _reason(part: str, hits: Sequence[Hit]) -> Reason:
+    names: list[str] = []
+    for hit in hits:
+        for marked, text in hit_parts(hit):
+            name = one_line(text)
+            if marked and name and name.casefold() not in {n.casefold() for n in names}:
+                names.append(name)
+    best = max(hits, key=lambda h: len(h.marks))
+    excerpt = () if part == "title" else _excerpt(best)
+    return Reason(PART_LABELS.get(part, part), tuple(names[:4]), _closeness(best), excerpt)
+
+
+def _closeness(hit: Hit) -> str:
+    """How close the first and last marked names of one snippet stand."""
+    marks = sorted(hit.marks)
+    if len(marks) < 2:
+        return ""
+    between = hit.snippet[marks[0][1]:marks[-1][0]]
+    words = len(between.split())
+    if SENTENCE_END.search(between):
+        return f"{words} Wörter auseinander"
+    return "im selben Satz" if words <= 25 else f"{words} Wörter auseinander"
+
+
+def _excerpt(hit: Hit) -> tuple[tuple[bool, str], ...]:
+    """At most ``EXCERPT_CHARS`` of the snippet around its first mark, cut at words."""
+    parts = hit_parts(hit)
+    if not hit.marks:
+        return ()
+    first = min(start for start, _ in hit.marks)
+    start = max(0, first - EXCERPT_CHARS // 3)
+    end = start + EXCERPT_CHARS
+    out: list[tuple[bool, str]] = []
+    pos = 0
+    for marked, text in parts:
+        lo, hi = max(start - pos, 0), min(end - pos, len(text))
+        if lo < hi:
+            out.append((marked, text[lo:hi]))
+        pos += len(text)
+    return _trim_words(out, start > 0, end < len(hit.snippet))
+
+
+def _trim_words(parts: list[tuple[bool, str]], cut_start: bool,
+                cut_end: bool) -> tuple[tuple[bool, str], ...]:
+    if parts and cut_start and not parts[0][0]:
+        head = parts[0][1]
+        parts[0] = (False, "… " + head[head.find(" ") + 1:] if " " in head else "… ")
+    if parts and cut_end and not parts[-1][0]:
+        tail = parts[-1][1]
+        parts[-1] = (False, (tail[:tail.rfind(" ")] if " " in tail else tail) + " …")
+    return tuple((bool(m and t.strip()), one_line(t) if m and t.strip() else t.replace("\n", " "))
+                 for m, t in parts if t)
+
+
+def clean_snippet(summary: str, title: str) -> str:
+    """The teaser as shown under a headline: without a leading copy of the title and without
+    the site's breadcrumb ("Startseite > Wirtschaft > ..."); "" when nothing else is left."""
+    text = one_line(summary)
+    text = BREADCRUMB.sub("", text, count=1) if _looks_like_breadcrumb(text) else text
+    head = one_line(title)
+    found = text.casefold().find(head.casefold()) if head else -1
+    if 0 <= found <= TITLE_LEAD:     # the title, perhaps after the breadcrumb's last crumb
+        text = text[found + len(head):].lstrip(" .:\u2013\u2014-|")
+    return "" if text.casefold() == head.casefold() else text.strip()
+
+
+def _looks_like_breadcrumb(text: str) -> bool:
+    """Two or more crumb separators at the start: "Startseite > Wirtschaft > ..."."""
+    match = BREADCRUMB.match(text)
+    return match is not None and sum(match.group(0).count(c) for c in CRUMB_MARKS) >= 2

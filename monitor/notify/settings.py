@@ -8,7 +8,11 @@ every mail come from here and never from feed data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 from typing import Literal
+
+from monitor.models import Channel
+from monitor.store.records import RoutePolicy
 
 SmtpSecurity = Literal["starttls", "tls", "none"]
 
@@ -21,6 +25,33 @@ class MailSettings:
     to: tuple[str, ...]
     subject_prefix: str = ""
     list_id: str = "news-monitor.localhost"
+    installation: str = ""   # this installation's random id: Message-IDs carry it
+
+    @property
+    def domain(self) -> str:
+        """The sender's domain, the right-hand side of every Message-ID we set."""
+        return parseaddr(self.sender)[1].rpartition("@")[2] or "news-monitor.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSettings:
+    """One route: which events (``policy``) go over which channel to whom.
+
+    email: ``mail`` (alerts, summaries, test) and ``digest_mail`` (the digest; the same
+    sender, perhaps other recipients). webhook: ``url`` and the HMAC ``secret``. apprise:
+    ``url``, an Apprise URL (it holds tokens, so it is a secret too). Targets come from the
+    configuration only, never from feed content.
+    """
+
+    name: str
+    channel: Channel
+    policy: RoutePolicy
+    mail: MailSettings
+    digest_mail: MailSettings | None = None
+    url: str = ""
+    secret: str = ""
+    timeout: float = 15.0
+    review_base: str = ""    # the review desk's address, for links; "" when none is served
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,7 +243,7 @@ class ArticleProcessor:
             signature=sig or None, next_check_at=next_check, check_stage=check_stage,
             etag=validators[0], last_modified=validators[1],
             cluster=self._cluster_query(sig) if first else None,
-            alerts=self.settings.alerts, one_new_per_cluster=True)
+            routes=self.settings.routes, one_new_per_cluster=True)
         saved = self.store.save_outcome(outcome)
         matched = tuple(r.topic for r in results if r.matched)
         return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))

@@ -1,9 +1,9 @@
 """The settings of the pipeline: the feeds to poll and the rules of the article stage.
 
 Small frozen records built once by the wiring (``monitor.app.settings``) from the
-configuration; the pipeline reads only these, never the configuration itself. The alert
-policy travels with each article's outcome to the store, which queues or folds the alerts
-of the events it records.
+configuration; the pipeline reads only these, never the configuration itself. The routes'
+policies travel with each article's outcome to the store, which queues or folds each
+route's deliveries of the events it records.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from monitor.store.records import AlertPolicy
+from monitor.store.records import RoutePolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class PipelineSettings:
                                       timedelta(hours=24), timedelta(hours=72))
     min_changed_words: int = 8
     cluster_window: timedelta = timedelta(hours=72)
-    alerts: AlertPolicy | None = None      # None: the events are recorded, nobody is mailed
+    routes: tuple[RoutePolicy, ...] = ()   # who hears of events; none: recorded, nobody told
     # Feeds (and re-checks) claimed at a time: a bounded batch, so live processes share the
     # work; more are claimed as polls finish.
     claim_batch: int = 16

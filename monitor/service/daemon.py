@@ -176,13 +176,15 @@ class Service:
         self._publish_status(app)
 
     async def _digest(self, app: App) -> None:
-        """The day's digest: made by one daemon (the others find it made), then sent."""
-        made = await app.make_digest()
-        if isinstance(made, DigestSkipped):
-            log.info("digest status=%s period=%s", made.reason, made.period)
-        else:
-            log.info("digest status=queued period=%s events=%d", made.period, made.events)
-            self.metrics.digest_sent(time.time())
+        """The day's digest of every digest route: made by one daemon (the others find it
+        made), then sent."""
+        for route, made in await app.make_digests():
+            if isinstance(made, DigestSkipped):
+                log.info("digest status=%s route=%s period=%s", made.reason, route, made.period)
+            else:
+                log.info("digest status=queued route=%s period=%s events=%d", route,
+                         made.period, made.events)
+                self.metrics.digest_sent(time.time())
         await self._flush(app)
 
     async def _housekeeping(self, app: App) -> None:

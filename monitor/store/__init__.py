@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from monitor.store.facade import Store, open_store
 from monitor.store.records import (
-    AlertPolicy,
     ArticleOutcome,
     ArticleRef,
     ClusterQuery,
@@ -20,12 +19,13 @@ from monitor.store.records import (
     JobClaim,
     NewEvent,
     RecheckItem,
+    RoutePolicy,
     SavedOutcome,
     StoredText,
 )
 
 __all__ = [
-    "AlertPolicy", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter", "DigestRow",
-    "EntryChanges", "JobClaim", "NewEvent", "RecheckItem", "SavedOutcome", "Store",
+    "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter", "DigestRow",
+    "EntryChanges", "JobClaim", "NewEvent", "RecheckItem", "RoutePolicy", "SavedOutcome", "Store",
     "StoredText", "open_store",
 ]

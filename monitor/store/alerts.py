@@ -1,13 +1,16 @@
-"""Alerts for events just recorded: an outbox row each, or a fold into the hourly summary.
+"""Deliveries for events just recorded: a delivery row per route, or a fold into the
+route's hourly summary.
 
-Owns the alert policy's rule (``plan_alerts``, pure) and its application inside the
-transaction that inserts the events (``queue_alerts``): mode "immediate" queues one alert
-per event until the hourly cap is reached and folds the rest; "hourly" folds every event;
-"off" queues nothing. The cap counts alert rows queued in the last hour that are not dead,
-read in the same transaction, so a cycle of many articles cannot exceed it before its first
-flush. An alert row has its final Message-ID, its event and no bytes yet: notify renders it
-from the event when it is first sent. A folded event waits in ``alert_folds`` for the next
-hourly summary.
+Owns the routing rule (``plan_alerts``, pure) and its application inside the transaction
+that inserts the events (``queue_alerts``): for each route, the events of its topics and
+kinds; mode "immediate" queues one delivery per event until the route's hourly cap is
+reached and folds the rest; "hourly" folds every event; "digest" and "off" queue nothing.
+The cap counts the route's alert rows queued in the last hour that are not dead, read in the
+same transaction, so a cycle of many articles cannot exceed it before its first flush. A
+delivery row has its final key (``models.route_scoped`` of the alert's Message-ID), its
+route and channel, its event and no bytes yet: notify renders it from the event, for the
+route's channel, when it is first sent. A folded event waits in ``folds`` for the route's
+next hourly summary.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, func, select
 
-from monitor.models import Delta, alert_message_id
+from monitor.models import Delta, alert_message_id, route_scoped
 from monitor.store.dialect import insert_ignore
-from monitor.store.records import AlertMode, AlertPolicy
-from monitor.store.schema import alert_folds, outbox
+from monitor.store.records import RouteMode, RoutePolicy
+from monitor.store.schema import folds, outbox
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -37,14 +40,14 @@ class AlertPlan(Generic[T]):
     folded: tuple[T, ...] = ()
 
 
-def plan_alerts(deltas: Sequence[T], *, mode: AlertMode, max_per_hour: int,
+def plan_alerts(deltas: Sequence[T], *, mode: RouteMode, max_per_hour: int,
                 sent_last_hour: int) -> AlertPlan[T]:
     """Split ``deltas`` (in their given order) into individual alerts and folded ones.
 
-    ``max_per_hour`` counts individual alert mails; once it is reached every further delta
-    is folded. A cap of 0 therefore folds everything.
+    ``max_per_hour`` counts individual alerts; once it is reached every further delta is
+    folded. A cap of 0 therefore folds everything.
     """
-    if mode == "off" or not deltas:
+    if mode not in ("immediate", "hourly") or not deltas:
         return AlertPlan()
     if mode == "hourly":
         return AlertPlan(folded=tuple(deltas))
@@ -52,35 +55,43 @@ def plan_alerts(deltas: Sequence[T], *, mode: AlertMode, max_per_hour: int,
     return AlertPlan(individual=tuple(deltas[:room]), folded=tuple(deltas[room:]))
 
 
-def alerts_queued(conn: Connection, since: datetime) -> int:
-    """Alert mails queued since ``since`` and not dead: what counts against the hourly cap."""
+def alerts_queued(conn: Connection, since: datetime, route: str) -> int:
+    """The route's alerts queued since ``since`` and not dead: what counts against its cap."""
     query = select(func.count()).select_from(outbox).where(
-        outbox.c.kind == "alert", outbox.c.status != "dead", outbox.c.created_at >= since)
+        outbox.c.kind == "alert", outbox.c.route == route, outbox.c.status != "dead",
+        outbox.c.created_at >= since)
     return int(conn.scalar(query) or 0)
 
 
-def queue_alerts(conn: Connection, deltas: Sequence[Delta], policy: AlertPolicy | None, *,
+def queue_alerts(conn: Connection, deltas: Sequence[Delta], routes: Sequence[RoutePolicy], *,
                  at: datetime) -> int:
-    """Queues or folds the alerts of ``deltas`` in the caller's transaction; returns how many
-    outbox rows were new."""
-    if policy is None or policy.mode == "off" or not deltas:
+    """Queues or folds the deliveries of ``deltas`` for every route, in the caller's
+    transaction; returns how many outbox rows were new."""
+    return sum(_queue_route(conn, deltas, route, at) for route in routes if route.alerts)
+
+
+def _queue_route(conn: Connection, deltas: Sequence[Delta], route: RoutePolicy,
+                 at: datetime) -> int:
+    mine = [d for d in deltas if route.takes(d.topic, d.kind)]
+    if not mine:
         return 0
-    queued = alerts_queued(conn, at - HOUR)
-    plan = plan_alerts(deltas, mode=policy.mode, max_per_hour=policy.max_per_hour,
+    queued = alerts_queued(conn, at - HOUR, route.name)
+    plan = plan_alerts(mine, mode=route.mode, max_per_hour=route.max_per_hour,
                        sent_last_hour=queued)
     for delta in plan.folded:
-        conn.execute(insert_ignore(conn, alert_folds, ["event_id"]).values(
-            event_id=delta.id, folded_at=at))
+        conn.execute(insert_ignore(conn, folds, ["event_id", "route"]).values(
+            event_id=delta.id, route=route.name, folded_at=at))
     if plan.folded:
-        log.info("alerts_folded count=%d mode=%s queued_last_hour=%d", len(plan.folded),
-                 policy.mode, queued)
-    return sum(_queue(conn, delta, at) for delta in plan.individual)
+        log.info("alerts_folded route=%s count=%d mode=%s queued_last_hour=%d", route.name,
+                 len(plan.folded), route.mode, queued)
+    return sum(_queue(conn, delta, route, at) for delta in plan.individual)
 
 
-def _queue(conn: Connection, delta: Delta, at: datetime) -> bool:
-    row = {"message_id": alert_message_id(delta.kind, delta.thread_id, delta.id),
-           "kind": "alert", "recipients": json.dumps([]), "subject": "", "raw": b"",
-           "status": "pending", "attempts": 0, "created_at": at, "next_attempt_at": at,
-           "event_id": delta.id}
+def _queue(conn: Connection, delta: Delta, route: RoutePolicy, at: datetime) -> bool:
+    key = route_scoped(alert_message_id(delta.kind, delta.thread_id, delta.id), route.name)
+    row = {"message_id": key, "kind": "alert", "recipients": json.dumps([]), "subject": "",
+           "raw": b"", "status": "pending", "attempts": 0, "created_at": at,
+           "next_attempt_at": at, "event_id": delta.id, "route": route.name,
+           "channel": route.channel}
     stmt = insert_ignore(conn, outbox, ["message_id"]).values(**row)
     return conn.scalar(stmt.returning(outbox.c.id)) is not None

@@ -1,9 +1,10 @@
-"""Digests: which events went into which daily digest, and when it was sent.
+"""Digests: which events went into which route's daily digest, and when it was sent.
 
-Owns the ``digests`` table and the events' ``digest_id``. ``create_digest`` writes the
-digest row, assigns its events and queues its mail in one transaction, so an event is in
-exactly one digest and a digest never exists without its mail. ``last_sent_digest`` reports
-``sent_at`` from the digest's outbox row: a digest counts as sent only once SMTP took it.
+Owns the ``digests`` and ``digest_items`` tables. ``create_digest`` writes the digest row,
+assigns its events for its route and queues its message in one transaction, so an event is
+in exactly one digest of each route and a digest never exists without its message.
+``last_sent_digest`` reports ``sent_at`` from the digest's outbox row: a digest counts as
+sent only once its receiver took it.
 A digest whose mail was never sent (still pending, or dead) and is not being sent right now
 is *stale*: the next digest takes over its events (``digest_candidates``) and
 ``create_digest`` removes it and its mail in the same transaction, so a catch-up digest
@@ -21,16 +22,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select
 
 from monitor.models import Delta, OutgoingMail
 from monitor.store.db import StoreBase
+from monitor.store.dialect import insert_ignore
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.jobs import claim_job_row, mark_done, still_held
 from monitor.store.leases import lease_free
 from monitor.store.outbox import insert_mails
 from monitor.store.records import DigestRow, JobClaim
-from monitor.store.schema import digests, events, jobs, outbox, revisions
+from monitor.store.schema import digest_items, digests, events, jobs, outbox, revisions
 from monitor.store.tombstones import chunks
 
 log = logging.getLogger(__name__)
@@ -43,41 +45,49 @@ def digest_job(route: str, period: str) -> str:
     return f"digest {route} {period}"
 
 
-def _stale_digest_ids(conn: Connection, now: datetime) -> list[int]:
-    """Digests whose mail was not sent and is not leased by a sender at ``now``."""
+def _stale_digest_ids(conn: Connection, now: datetime, route: str) -> list[int]:
+    """The route's digests whose message was not sent and is not leased by a sender at
+    ``now``."""
     query = (select(digests.c.id)
              .outerjoin(outbox, outbox.c.message_id == digests.c.message_id)
-             .where(or_(outbox.c.id.is_(None),
+             .where(digests.c.route == route,
+                    or_(outbox.c.id.is_(None),
                         (outbox.c.status != "sent") & lease_free(outbox, now))))
     return list(conn.scalars(query))
 
 
-def _drop_stale(conn: Connection, now: datetime) -> list[int]:
-    """Removes stale digests and their unsent mails; their events become undigested."""
-    stale = _stale_digest_ids(conn, now)
+def _drop_stale(conn: Connection, now: datetime, route: str) -> list[int]:
+    """Removes the route's stale digests and their unsent messages; their events become
+    undigested for the route."""
+    stale = _stale_digest_ids(conn, now, route)
     if stale:
         message_ids = select(digests.c.message_id).where(digests.c.id.in_(stale))
         conn.execute(delete(outbox).where(outbox.c.message_id.in_(message_ids),
                                           outbox.c.status != "sent"))
-        conn.execute(update(events).where(events.c.digest_id.in_(stale)).values(digest_id=None))
+        conn.execute(delete(digest_items).where(digest_items.c.digest_id.in_(stale)))
         conn.execute(delete(digests).where(digests.c.id.in_(stale)))
-        log.info("digests_superseded ids=%s", ",".join(map(str, stale)))
+        log.info("digests_superseded route=%s ids=%s", route, ",".join(map(str, stale)))
     return stale
 
 
 class DigestsMixin(StoreBase):
-    def digest_candidates(self, until: datetime) -> list[Delta]:
-        """Events a digest made at ``until`` covers: those in no digest, and those of stale
-        digests (never sent), oldest first."""
+    def digest_candidates(self, until: datetime, route: str = "default",
+                          topics: Sequence[str] | None = None) -> list[Delta]:
+        """Events the route's digest made at ``until`` covers (of ``topics``, or of every
+        topic): those in none of its digests, and those of its stale digests (never sent),
+        oldest first."""
         with self._db.read() as conn:
-            stale = _stale_digest_ids(conn, until)
-            return load_deltas(conn, or_(events.c.digest_id.is_(None),
-                                         events.c.digest_id.in_(stale)),
-                               events.c.detected_at <= until, order=OLDEST_FIRST)
+            stale = _stale_digest_ids(conn, until, route)
+            taken = select(digest_items.c.event_id).where(
+                digest_items.c.route == route, digest_items.c.digest_id.not_in(stale))
+            where = [events.c.id.not_in(taken), events.c.detected_at <= until]
+            if topics is not None:
+                where.append(events.c.topic.in_(list(topics)))
+            return load_deltas(conn, *where, order=OLDEST_FIRST)
 
-    def last_sent_digest(self) -> DigestRow | None:
-        """The newest digest whose mail the server accepted."""
-        return self._last_digest(outbox.c.status == "sent")
+    def last_sent_digest(self, route: str = "default") -> DigestRow | None:
+        """The route's newest digest whose message the receiver accepted."""
+        return self._last_digest(outbox.c.status == "sent", digests.c.route == route)
 
     def extraction_problems(self, since: datetime | None, until: datetime) -> dict[str, int]:
         """Revisions stored in the period whose text fell back to the feed summary, by why."""
@@ -115,14 +125,15 @@ class DigestsMixin(StoreBase):
                                                     seconds=self.lease_seconds):
                 log.warning("digest status=lease_lost route=%s period=%s", route, period)
                 return None
-            _drop_stale(conn, period_end)
+            _drop_stale(conn, period_end, route)
             digest_id = int(conn.scalar(insert(digests).values(
                 period_start=period_start, period_end=period_end, created_at=period_end,
                 html_path=html_path, message_id=mail.message_id, route=route, period=period)
                 .returning(digests.c.id)))
             for part in chunks(sorted(set(event_ids))):
-                conn.execute(update(events).values(digest_id=digest_id).where(
-                    events.c.id.in_(list(part)), events.c.digest_id.is_(None)))
+                conn.execute(insert_ignore(conn, digest_items, ["route", "event_id"]),
+                             [{"route": route, "event_id": i, "digest_id": digest_id}
+                              for i in part])
             insert_mails(conn, [mail], at=period_end)
             if period is not None:
                 mark_done(conn, digest_job(route, period), period_end)

@@ -20,6 +20,7 @@ from monitor.store.events import EventsMixin
 from monitor.store.feeds import FeedsMixin
 from monitor.store.jobs import JobsMixin
 from monitor.store.leases import release_dead
+from monitor.store.meta import MetaMixin
 from monitor.store.migrations import apply_migrations
 from monitor.store.outbox import OutboxMixin
 from monitor.store.outcome import OutcomeMixin
@@ -34,7 +35,8 @@ LEASE_SECONDS = 30.0      # a claim's lease, renewed while its work runs
 
 
 class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
-            RetentionMixin, OutboxMixin, DigestsMixin, TopicsMixin, RechecksMixin, JobsMixin):
+            RetentionMixin, OutboxMixin, DigestsMixin, TopicsMixin, RechecksMixin, JobsMixin,
+            MetaMixin):
     """The store. Every method runs in (and commits) its own transaction."""
 
     def __init__(self, db: Database, owner: str, lease_seconds: float = LEASE_SECONDS) -> None:

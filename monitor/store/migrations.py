@@ -17,7 +17,16 @@ from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from monitor.errors import StoreError
 from monitor.store.dialect import lock_for_migrations
-from monitor.store.schema import digests, jobs, metadata, outbox, schema_migrations
+from monitor.store.schema import (
+    digest_items,
+    digests,
+    folds,
+    jobs,
+    meta,
+    metadata,
+    outbox,
+    schema_migrations,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +61,39 @@ def _leases_and_digest_identity(conn: Connection) -> None:
         next(i for i in digests.indexes if i.name == "uq_digests_route_period").create(conn)
 
 
+def _routes(conn: Connection) -> None:
+    """Deliveries per route: ``outbox.route`` and ``.channel``; folds per route (``folds``
+    replaces ``alert_folds``); digest membership per route (``digest_items`` replaces
+    ``events.digest_id``); the installation's facts (``meta``). What was there belongs to the
+    route "default", the one built from [email] and [digest]."""
+    inspector = inspect(conn)
+    columns = {c["name"] for c in inspector.get_columns(outbox.name)}
+    if "route" not in columns:
+        conn.execute(text("ALTER TABLE outbox ADD COLUMN route VARCHAR(100) "
+                          "NOT NULL DEFAULT 'default'"))
+    if "channel" not in columns:
+        conn.execute(text("ALTER TABLE outbox ADD COLUMN channel VARCHAR(20) "
+                          "NOT NULL DEFAULT 'email'"))
+    for table in (folds, digest_items, meta):
+        if not inspector.has_table(table.name):
+            table.create(conn)
+    if inspector.has_table("alert_folds"):
+        conn.execute(text("INSERT INTO folds (event_id, route, folded_at, summary_message_id) "
+                          "SELECT event_id, 'default', folded_at, summary_message_id "
+                          "FROM alert_folds"))
+        conn.execute(text("DROP TABLE alert_folds"))
+    conn.execute(text("INSERT INTO digest_items (route, event_id, digest_id) "
+                      "SELECT d.route, e.id, e.digest_id FROM events e "
+                      "JOIN digests d ON d.id = e.digest_id "
+                      "WHERE NOT EXISTS (SELECT 1 FROM digest_items i "
+                      "WHERE i.route = d.route AND i.event_id = e.id)"))
+
+
 MIGRATIONS: tuple[tuple[int, Step], ...] = (
     (1, _baseline),
     (2, _outbox_event),
     (3, _leases_and_digest_identity),
+    (4, _routes),
 )
 
 

@@ -1,6 +1,8 @@
-"""The outbox: mails wait here until the SMTP server has accepted them.
+"""The outbox: deliveries wait here until their receiver (SMTP server, webhook, chat
+service) has accepted them.
 
-Owns the ``outbox`` and ``alert_folds`` tables for reading and for the writes of sending.
+Owns the ``outbox`` and ``folds`` tables for reading and for the writes of sending. Each row
+is one message for one route (``route``, ``channel``).
 ``insert_mails`` is used inside other transactions (a digest with its mail, a summary with
 the marks on its folded alerts), so a mail and what it reports are committed together or
 not at all; a ``DeadLetter`` (a mail that could not be built) is stored dead with its
@@ -28,7 +30,7 @@ from monitor.store.dialect import insert_ignore
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.leases import FREE, claim
 from monitor.store.records import DeadLetter
-from monitor.store.schema import alert_folds, events, outbox
+from monitor.store.schema import events, folds, outbox
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ def insert_mails(conn: Connection, mails: Sequence[OutgoingMail], *, at: datetim
                "recipients": json.dumps(list(mail.recipients)), "subject": mail.subject,
                "raw": mail.raw, "status": "dead" if dead else "pending", "attempts": 0,
                "created_at": at, "next_attempt_at": None if dead else at,
-               "last_error": mail.error if isinstance(mail, DeadLetter) else None}
+               "last_error": mail.error if isinstance(mail, DeadLetter) else None,
+               "route": mail.route, "channel": mail.channel}
         stmt = insert_ignore(conn, outbox, ["message_id"]).values(**row)
         queued += conn.scalar(stmt.returning(outbox.c.id)) is not None
     return queued
@@ -58,7 +61,7 @@ def _item(row: Row[Any], delta: Delta | None = None) -> OutboxItem:
         recipients=tuple(json.loads(row.recipients)), subject=row.subject, raw=bytes(row.raw),
         status=row.status, attempts=row.attempts, next_attempt_at=row.next_attempt_at,
         last_error=row.last_error, created_at=row.created_at, sent_at=row.sent_at,
-        event_id=row.event_id, delta=delta)
+        event_id=row.event_id, delta=delta, route=row.route, channel=row.channel)
 
 
 def _with_deltas(conn: Connection, rows: Sequence[Row[Any]]) -> list[OutboxItem]:
@@ -112,10 +115,15 @@ class OutboxMixin(StoreBase):
         with self._db.write() as conn:
             conn.execute(update(outbox).where(outbox.c.id == item_id).values(**values))
 
-    def outbox(self, *, status: str | None = None) -> list[OutboxItem]:
+    def outbox(self, *, status: str | None = None, route: str | None = None,
+               event_id: int | None = None) -> list[OutboxItem]:
         query = select(outbox).order_by(outbox.c.id)
         if status is not None:
             query = query.where(outbox.c.status == status)
+        if route is not None:
+            query = query.where(outbox.c.route == route)
+        if event_id is not None:
+            query = query.where(outbox.c.event_id == event_id)
         with self._db.read() as conn:
             return [_item(r) for r in conn.execute(query)]
 
@@ -134,21 +142,39 @@ class OutboxMixin(StoreBase):
         with self._db.write() as conn:
             return len(conn.scalars(stmt).all())
 
-    def folded_deltas(self) -> list[Delta]:
-        """Deltas folded by the cap or hourly mode and in no summary yet, oldest first."""
-        waiting = select(alert_folds.c.event_id).where(alert_folds.c.summary_message_id.is_(None))
+    def outbox_by_route(self) -> dict[tuple[str, str, str], int]:
+        """Deliveries per (route, channel, status), counted without loading them."""
+        query = (select(outbox.c.route, outbox.c.channel, outbox.c.status, func.count())
+                 .group_by(outbox.c.route, outbox.c.channel, outbox.c.status))
+        with self._db.read() as conn:
+            return {(str(r), str(c), str(s)): int(n) for r, c, s, n in conn.execute(query)}
+
+    def folded_routes(self) -> list[str]:
+        """The routes with folded deltas waiting for a summary."""
+        query = (select(folds.c.route).where(folds.c.summary_message_id.is_(None))
+                 .distinct().order_by(folds.c.route))
+        with self._db.read() as conn:
+            return [str(r) for r in conn.scalars(query)]
+
+    def folded_deltas(self, route: str = "default") -> list[Delta]:
+        """The route's deltas folded by its cap or hourly mode and in no summary yet, oldest
+        first."""
+        waiting = select(folds.c.event_id).where(folds.c.route == route,
+                                                 folds.c.summary_message_id.is_(None))
         with self._db.read() as conn:
             return load_deltas(conn, events.c.id.in_(waiting), order=OLDEST_FIRST)
 
     def enqueue_summary(self, mail: OutgoingMail, event_ids: Sequence[int], *,
                         at: datetime) -> bool:
-        """Queues the summary and marks its deltas summarised, in one transaction; False (and
-        nothing written) when another process summarised any of them first."""
+        """Queues the summary and marks its deltas summarised for its route, in one
+        transaction; False (and nothing written) when another process summarised any of them
+        first."""
         ids = sorted(set(event_ids))
         try:
             with self._db.write() as conn:
-                marked = conn.execute(update(alert_folds).where(
-                    alert_folds.c.event_id.in_(ids), alert_folds.c.summary_message_id.is_(None))
+                marked = conn.execute(update(folds).where(
+                    folds.c.route == mail.route, folds.c.event_id.in_(ids),
+                    folds.c.summary_message_id.is_(None))
                     .values(summary_message_id=mail.message_id)).rowcount
                 if marked != len(ids):
                     raise _Conflict
@@ -158,8 +184,9 @@ class OutboxMixin(StoreBase):
             return False
         return True
 
-    def last_summary_at(self) -> datetime | None:
-        query = select(func.max(outbox.c.created_at)).where(outbox.c.kind == "summary")
+    def last_summary_at(self, route: str = "default") -> datetime | None:
+        query = select(func.max(outbox.c.created_at)).where(outbox.c.kind == "summary",
+                                                             outbox.c.route == route)
         with self._db.read() as conn:
             found: datetime | None = conn.scalar(query)
         return found

@@ -1,17 +1,17 @@
 """``save_outcome``: everything one article check produced, in one transaction.
 
 Owns the write of a checked article: a revision when the text changed materially (same
-``text_hash`` reuses the latest), one match row per (revision, topic), the events (each
-unique per article, topic, revision and kind, so a repeated outcome adds nothing), the
-cluster and MinHash signature, the re-check schedule and validators, and for each event
-inserted an alert row or a fold, as the outcome's ``AlertPolicy`` says (``store.alerts``;
-the mails are rendered later, when sent). If anything fails, nothing of the outcome is
-written. A new article's cluster is decided inside the same (serialised) write transaction
-from its ``ClusterQuery``: the cluster of the most similar article first seen in the window
+``text_hash`` reuses the latest), one match row per (revision, topic), the events (each unique
+per article, topic, revision and kind, so a repeated outcome adds nothing), the cluster and
+MinHash signature, the re-check schedule and validators, and for each event inserted a delivery
+row or a fold per route, as the outcome's ``RoutePolicy``s say (``store.alerts``; the messages
+are rendered later, when sent). If anything fails, nothing of the outcome is written. A new
+article's cluster is decided inside the same (serialised) write transaction from its
+``ClusterQuery``: the cluster of the most similar article first seen in the window
 (``monitor.signatures``); with ``one_new_per_cluster`` a ``new`` event of an article whose
-cluster already holds another article's ``new`` event for that topic is not written (wire
-copy attaches): so two copies of one story saved at the same moment, by one process or
-several, alert once.
+cluster already holds another article's ``new`` event for that topic is not written (wire copy
+attaches): so two copies of one story saved at the same moment, by one process or several,
+alert once.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ class OutcomeMixin(StoreBase):
             ids = [i for ev in outcome.events if _wanted(conn, outcome, ev)
                    and (i := _event(conn, outcome, ev, revision_id))]
             deltas = load_deltas(conn, events.c.id.in_(ids), order=OLDEST_FIRST) if ids else []
-            queued = queue_alerts(conn, deltas, outcome.alerts, at=outcome.fetched_at)
+            queued = queue_alerts(conn, deltas, outcome.routes, at=outcome.fetched_at)
         log.info("outcome_saved article_id=%d revision_id=%d revision_created=%s events=%d "
                  "mails=%d", outcome.article_id, revision_id, created, len(ids), queued)
         return SavedOutcome(revision_id, created, tuple(deltas), queued)

@@ -1,8 +1,8 @@
 """Records the store hands out and takes in, beyond the pipeline records of monitor.models.
 
 Frozen dataclasses only, plain values all: an ``ArticleOutcome`` carries what the store
-needs to decide a new article's cluster (``ClusterQuery``) and which of its events are
-mailed (``AlertPolicy``), so ``save_outcome`` takes no callbacks.
+needs to decide a new article's cluster (``ClusterQuery``) and which routes are told of its
+events, and how (``RoutePolicy``), so ``save_outcome`` takes no callbacks.
 """
 
 from __future__ import annotations
@@ -11,15 +11,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from monitor.models import Delta, DeltaKind, FeedEntry, Hit, MatchResult, OutgoingMail, WordDiff
+from monitor.models import (
+    DEFAULT_ROUTE,
+    Delta,
+    DeltaKind,
+    FeedEntry,
+    Hit,
+    MatchResult,
+    OutgoingMail,
+    WordDiff,
+)
 
 __all__ = [
-    "AlertMode", "AlertPolicy", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter",
+    "AlertMode", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter",
     "DigestRow", "EntryChanges", "JobClaim", "JobStatus", "NewEvent", "RecheckItem",
-    "SavedOutcome", "StoredText",
+    "RouteMode", "RoutePolicy", "SavedOutcome", "StoredText",
 ]
 
 AlertMode = Literal["immediate", "hourly", "off"]
+RouteMode = Literal["immediate", "hourly", "digest", "off"]
+EventName = Literal["new", "updated", "digest"]
+ALL_EVENTS: frozenset[str] = frozenset({"new", "updated", "digest"})
 JobStatus = Literal["claimed", "held", "done"]
 
 
@@ -61,13 +73,29 @@ class ClusterQuery:
 
 
 @dataclass(frozen=True)
-class AlertPolicy:
-    """Which new events are mailed: "immediate" queues an alert each until ``max_per_hour``
-    alerts were queued in the last hour and folds the rest into the hourly summary; "hourly"
-    folds every one; "off" mails none."""
+class RoutePolicy:
+    """Which events a route is told of, and how: the route's topics (None: every topic) and
+    event kinds; mode "immediate" queues a delivery per event until ``max_per_hour`` were
+    queued for the route in the last hour and folds the rest into its hourly summary,
+    "hourly" folds every one, "digest" and "off" queue none (a "digest" route gets only the
+    digest)."""
 
-    mode: AlertMode = "immediate"
+    name: str = DEFAULT_ROUTE
+    channel: str = "email"
+    mode: RouteMode = "immediate"
     max_per_hour: int = 20
+    topics: frozenset[str] | None = None
+    events: frozenset[str] = ALL_EVENTS
+
+    def takes(self, topic: str, kind: str) -> bool:
+        """Whether an event of ``kind`` ("new", "updated", "digest") on ``topic`` is this
+        route's."""
+        return kind in self.events and (self.topics is None or topic in self.topics)
+
+    @property
+    def alerts(self) -> bool:
+        """Whether events are queued or folded as they happen (not only in the digest)."""
+        return self.mode in ("immediate", "hourly")
 
 
 @dataclass(frozen=True)
@@ -91,7 +119,7 @@ class ArticleOutcome:
     etag: str | None = None
     last_modified: str | None = None
     cluster: ClusterQuery | None = None       # set on an article's first evaluation
-    alerts: AlertPolicy | None = None         # None: no mail for its events
+    routes: tuple[RoutePolicy, ...] = ()     # who is told of its events; none: nobody
     one_new_per_cluster: bool = False         # wire copy of an alerted story raises no "new"
 
 

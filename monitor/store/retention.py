@@ -19,6 +19,7 @@ from sqlalchemy import Connection, and_, delete, or_, select, update
 from monitor.store.db import StoreBase
 from monitor.store.schema import (
     articles,
+    digest_items,
     digests,
     entries,
     events,
@@ -67,9 +68,10 @@ def _delete_articles(conn: Connection, before: datetime) -> dict[str, int]:
 
 def _delete_sent(conn: Connection, before: datetime) -> dict[str, int]:
     sent_digests = (select(digests.c.id).join(outbox, outbox.c.message_id == digests.c.message_id)
-                    .where(outbox.c.status == "sent").scalar_subquery())
+                    .where(outbox.c.status == "sent"))
+    digested = select(digest_items.c.event_id).where(digest_items.c.digest_id.in_(sent_digests))
     gone_events = conn.execute(delete(events).where(
-        events.c.digest_id.in_(sent_digests), events.c.detected_at < before)).rowcount
+        events.c.id.in_(digested.scalar_subquery()), events.c.detected_at < before)).rowcount
     kept_mails = select(digests.c.message_id).scalar_subquery()
     gone_mails = conn.execute(delete(outbox).where(
         outbox.c.status == "sent", outbox.c.sent_at < before,

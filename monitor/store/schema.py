@@ -159,6 +159,9 @@ outbox = Table(
     # An alert's event: the mail is rendered from it when it is first sent (``raw`` empty
     # until then). Added by migration 2.
     Column("event_id", Integer, ForeignKey("events.id", ondelete="SET NULL")),
+    # The route a delivery goes to and that route's channel (added by migration 4).
+    Column("route", String(100), nullable=False, server_default="default"),
+    Column("channel", String(20), nullable=False, server_default="email"),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
     Index("ix_outbox_event", "event_id"),
     **_AUTO,
@@ -201,15 +204,36 @@ events = Table(
     **_AUTO,
 )
 
-# A delta folded into the hourly summary (over the cap, or hourly mode); the summary's
-# Message-ID once one was queued for it.
-alert_folds = Table(
-    "alert_folds", metadata,
+# A delta folded into a route's hourly summary (over the route's cap, or hourly mode); the
+# summary's Message-ID once one was queued for it. Replaced ``alert_folds`` (migration 4).
+folds = Table(
+    "folds", metadata,
     Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True,
            autoincrement=False),
+    Column("route", String(100), primary_key=True),
     Column("folded_at", UTCDateTime, nullable=False),
     Column("summary_message_id", String(300)),
-    Index("ix_alert_folds_summary", "summary_message_id"),
+    Index("ix_folds_summary", "summary_message_id"),
+)
+
+# Which of a route's digests covers an event (added by migration 4; it replaced
+# ``events.digest_id``, which is no longer written): one row per route and event, so each
+# route's digest lists an event once and different routes each list it.
+digest_items = Table(
+    "digest_items", metadata,
+    Column("route", String(100), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True,
+           autoincrement=False),
+    Column("digest_id", Integer, ForeignKey("digests.id", ondelete="CASCADE"), nullable=False),
+    Index("ix_digest_items_digest", "digest_id"),
+)
+
+# Facts of this installation (added by migration 4): its random id, which makes its
+# Message-IDs differ from every other installation's.
+meta = Table(
+    "meta", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 # Singleton work under a lease (added by migration 3): a job of a period ("digest default
