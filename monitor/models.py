@@ -106,6 +106,7 @@ class MatchResult:
     matched: bool
     score: float
     hits: tuple[Hit, ...] = ()
+    margin: bool = False     # the query holds, the score falls short: "Am Rande erwähnt"
 
 
 DiffOp = Literal["=", "+", "-"]

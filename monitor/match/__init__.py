@@ -3,7 +3,8 @@
 Public API::
 
     parse_query(text, *, topic="") -> Node          format_query(node) -> str
-    compile_topic(name, query, *, aliases, min_score=1.0) -> Topic
+    compile_topic(name, query, *, aliases, min_score=0.5, margin=False) -> Topic
+    Topic.assess(doc) -> (MatchResult, Aboutness)
     prepare_document(*, title, summary, text, cache=None) -> Document
     article_document(*, title, feed_title, feed_summary, text, status) -> Document
     page_document(page, *, feed_title, feed_summary) -> Document
