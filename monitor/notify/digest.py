@@ -156,7 +156,8 @@ def _topics(events: Sequence[Delta], names: Sequence[str]) -> tuple[TopicDigest,
         topic=name,
         new=tuple(sorted((e for e in by_topic[name] if e.kind == "new"),
                          key=lambda e: -e.score)),
-        updated=tuple(e for e in by_topic[name] if e.kind == "updated"))
+        updated=tuple(e for e in by_topic[name] if e.kind == "updated"),
+        margin=tuple(e for e in by_topic[name] if e.kind == "margin"))
         for name in ordered)
 
 
