@@ -4,13 +4,15 @@ Aboutness needs to know where a mention sits: ``text_layout`` gives, per word po
 (positions as ``normalise.word_spans`` counts them), the sentence it belongs to, and per
 sentence whether it is part of an *enumeration*: the run of share prices, index moves,
 ranking places or sales figures of many companies typical of market wraps, rankings and
-stock tables. A sentence is an enumeration when it holds at least three figures (a number
-with a unit: percent, points, a currency, millions) separated like a list; a line or a
+stock tables. A sentence is an enumeration when it holds at least three list items with a
+figure (a number with a unit: percent, points, a currency, millions), two of them bare
+("Tencent 1,8 Prozent"); a line or a
 sentence also is one when it belongs to a run of at least three short lines or sentences
 that each carry a figure or start like a list item ("3.", "–", "Platz 4").
 
-Sentences end at line breaks and at ``.``, ``!`` or ``?`` before a capitalised word,
-except after a known abbreviation ("Mrd.", "Nr.") or an ordinal at the start of a line.
+Sentences end at line breaks (not where hard-wrapped text goes on in lower case) and at
+``.``, ``!`` or ``?`` before a capitalised word, except after a known abbreviation ("Mrd.",
+"Nr.") or an ordinal at the start of a line.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitor.match.normalise import word_spans
+from monitor.match.normalise import WORD_RE, word_spans
 
 FIGURE_RE = re.compile(
     r"(?:[+\-\u2212\u2013]\s?)?\d[\d.,]*\s?(?:%|Prozent(?:punkte)?|Basispunkte|Punkte?n?|Zähler"
@@ -37,6 +39,7 @@ MIN_FIGURES = 3          # figures in one sentence that make it an enumeration
 MIN_RUN = 3              # short figured lines or sentences in a row that make a list
 SHORT_LINE = 25          # words: a line this short may be a list item
 SHORT_SENTENCE = 18      # words: a sentence this short may be one item of a prose list
+SHORT_ITEM = 3           # words besides its figure in a bare list item
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +65,21 @@ def text_layout(text: str) -> Layout:
     bounds = _bounds(sentence_of)
     chars = [(spans[lo][0], spans[hi][1]) for lo, hi in bounds]
     figures = [len(FIGURE_RE.findall(text, a, b)) for a, b in chars]
-    listed = [f >= MIN_FIGURES and len(SEPARATOR_RE.findall(text, a, b)) >= f - 1
-              for f, (a, b) in zip(figures, chars, strict=True)]
+    listed = [f >= MIN_FIGURES and _enumerates(text[a:b]) for f, (a, b)
+              in zip(figures, chars, strict=True)]
     _mark_runs(listed, [f > 0 and hi - lo < SHORT_SENTENCE for f, (lo, hi)
                         in zip(figures, bounds, strict=True)])
     _mark_lines(listed, text, spans, line_of, sentence_of)
     return Layout(tuple(sentence_of), tuple(bounds), tuple(listed))
+
+
+def _enumerates(sentence: str) -> bool:
+    """At least MIN_FIGURES list items with a figure, two of them bare ("Tencent 1,8
+    Prozent": at most SHORT_ITEM words besides the figure); a report of several figures
+    ("während der Gewinn um 4 Prozent sank") is not a list."""
+    items = [part for part in SEPARATOR_RE.split(sentence) if FIGURE_RE.search(part)]
+    bare = [p for p in items if len(WORD_RE.findall(FIGURE_RE.sub(" ", p))) <= SHORT_ITEM]
+    return len(items) >= MIN_FIGURES and len(bare) >= 2
 
 
 def _segments(text: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
@@ -77,11 +89,19 @@ def _segments(text: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[
     for i in range(1, len(spans)):
         gap = text[spans[i - 1][1]:spans[i][0]]
         newline = "\n" in gap
-        ends = newline or _sentence_ends(text, spans, i, gap, line_start)
+        wrapped = newline and _wrapped(gap, text[spans[i - 1][0]], text[spans[i][0]])
+        ends = (newline and not wrapped) or _sentence_ends(text, spans, i, gap, line_start)
         line_of.append(line_of[-1] + newline)
         sentence_of.append(sentence_of[-1] + ends)
         line_start = newline
     return line_of, sentence_of
+
+
+def _wrapped(gap: str, last: str, first: str) -> bool:
+    """A line break inside a sentence (hard-wrapped text): no blank line, no punctuation
+    around it, and the line ends or the next goes on with a lower-case word."""
+    return ((last.islower() or first.islower()) and "\n\n" not in gap.replace(" ", "")
+            and not END_RE.search(gap))
 
 
 def _sentence_ends(text: str, spans: list[tuple[int, int]], i: int, gap: str,
@@ -134,8 +154,10 @@ def _mark_lines(listed: list[bool], text: str, spans: list[tuple[int, int]],
         lo, hi = first[line], last[line]
         start = text.rfind("\n", 0, spans[lo][0]) + 1
         chunk = text[start:spans[hi][1]]
-        items.append(hi - lo < SHORT_LINE and bool(FIGURE_RE.search(chunk)
-                                                   or ITEM_START_RE.match(chunk)))
+        goes_on = hi + 1 < len(spans) and _wrapped(text[spans[hi][1]:spans[hi + 1][0]],
+                                                   text[spans[hi][0]], text[spans[hi + 1][0]])
+        items.append(hi - lo < SHORT_LINE and bool(
+            ITEM_START_RE.match(chunk) or (FIGURE_RE.search(chunk) and not goes_on)))
     flags = [False] * len(lines)
     _mark_runs(flags, items)
     for line, flag in zip(lines, flags, strict=True):
