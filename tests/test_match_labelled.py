@@ -1,4 +1,6 @@
-"""The default topic, as shipped in config/monitor.toml, against the labelled set."""
+"""The default topic, as shipped in config/monitor.toml, against the labelled set: recall
+1.00 and precision 0.95 or better (reported), and every passing mention that the query
+alone lets through kept out by the score and listed in the margin instead."""
 
 from __future__ import annotations
 
@@ -73,15 +75,17 @@ def test_the_query_alone_lets_through_every_passing_mention(topic: Topic) -> Non
             art["id"]
 
 
-def test_recall_and_precision_of_the_default_topic(topic: Topic) -> None:
+def test_recall_and_precision_of_the_default_topic(topic: Topic,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     positives, negatives = load("positives"), load("negatives")
     missed = verdicts(topic, positives, want=True)
     false_alarms = verdicts(topic, negatives, want=False)
     caught = len(positives) - len(missed)
     recall = caught / len(positives)
     precision = caught / (caught + len(false_alarms)) if caught + len(false_alarms) else 0.0
-    print(f"\nlabelled set: {len(positives)} positives, {len(negatives)} negatives; "
-          f"recall {recall:.2f}, precision {precision:.2f}")
+    with capsys.disabled():
+        print(f"\nlabelled set: {len(positives)} positives, {len(negatives)} negatives; "
+              f"recall {recall:.2f}, precision {precision:.2f}")
     assert recall >= 1.0, "missed positives:\n" + "\n".join(missed)
     assert precision >= 0.95, "false alarms:\n" + "\n".join(false_alarms)
 

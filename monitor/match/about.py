@@ -8,8 +8,8 @@ has the sides @alibaba and @russland; a single word is one side). A branch score
   lead (the feed's teaser or the first 45 words) and 1 in the body, a quarter of that
   inside an enumeration (``layout``), at most 6 per side; half of that when the sides are
   never named in one sentence outside an enumeration;
-- **together**: the sentences that name every side (two or more sides), weighed alike,
-  at most 6;
+- **together**: the sentences that name every side (two or more sides), each weighed by
+  where its first mention sits, at most 6;
 - **share**: the part of the text within 12 words of a mention outside enumerations,
   counted up to half the text and worth up to 1 point.
 
@@ -152,9 +152,13 @@ def _together(per_side: list[list[Occ]], doc: Document) -> tuple[int, int, float
     if len(per_side) < 2:
         return 0, 0, 0.0
     named: dict[tuple[int, int], int] = defaultdict(int)
+    first: dict[tuple[int, int], int] = {}
     for occs in per_side:
         for key in {(o.field, _sentence(o, doc)) for o in occs}:
             named[key] += 1
+        for o in occs:
+            key = (o.field, _sentence(o, doc))
+            first[key] = min(first.get(key, o.lo), o.lo)
     plain = listed = 0
     weight = 0.0
     for (field, sid), count in named.items():
@@ -164,7 +168,7 @@ def _together(per_side: list[list[Occ]], doc: Document) -> tuple[int, int, float
         layout = fi.layout()
         is_listed = layout.listed[sid]
         plain, listed = plain + (not is_listed), listed + is_listed
-        weight += PLACE_WEIGHT[fi.place(layout.bounds[sid][0])] * (
+        weight += PLACE_WEIGHT[fi.place(first[field, sid])] * (
             LISTED_FACTOR if is_listed else 1.0)
     return plain, listed, round(min(weight, TOGETHER_CAP), 2)
 
