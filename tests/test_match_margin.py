@@ -78,6 +78,10 @@ def test_passing_mentions_are_listed_in_the_digest_and_never_alerted(
     html = preview.read_text(encoding="utf-8")
     assert "<h3>Am Rande erwähnt (2, kein Alert)</h3>" in html
     assert html.index("Am Rande erwähnt") > html.index("AliExpress Russland streicht")
+    stored = run_cli("explain", "--topic", "alibaba-russland", "--stored", config=config)
+    would, below = stored.stdout.split("unter der Schwelle 3.50 (Am Rande erwähnt):")
+    assert LAYOFFS.headline in would and WRAP["title"] in below and ROUNDUP["title"] in below
+    assert "1 of 3 stored articles" in below and "2 more name it below its min_score" in below
 
 
 def test_without_margin_the_digest_does_not_list_them(site: NewsSite, tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ feed's title and teaser, given with ``--feed-title`` and ``--summary``, count as
 a poll; a wall's words never do), evaluates the topic and prints the explanation, with hits
 highlighted on a terminal, and for a miss what is missing (``monitor.match.misses``: the
 failed part of the query, or the small parts of the score); ``--json`` prints one object.
-``--stored`` is a dry run of the topic over the articles already stored: how a user tunes a
-rule without waiting for news. Exit 0 whether or not it matched; 2 for an unknown topic or
+``--stored`` is a dry run of the topic over the articles already stored (with those the
+query finds but the score keeps under ``min_score``): how a user tunes a rule without
+waiting for news. Exit 0 whether or not it matched; 2 for an unknown topic or
 unreadable input, such as a PDF, an image or other binary data.
 """
 
@@ -166,19 +167,27 @@ def _stored(args: argparse.Namespace, config: Config, topic: Topic) -> int:
     since = args.since
     with opened_store(config) as store:
         texts = store.stored_texts(since)
-    rows = []
+    rows, below = [], []
     for item in texts:
         result = topic.evaluate(article_document(
             title=item.title, feed_summary=item.summary, text=item.text,
             status=item.extract_status))
         if result.matched:
             rows.append((result, item))
+        elif result.score > 0:      # the query holds, the score falls short
+            below.append((result, item))
     if args.json:
         print(json.dumps([{**explanation_json(r), "title": i.title, "url": i.url,
                            "source": i.source} for r, i in rows], ensure_ascii=False, indent=2))
         return 0
     for result, item in sorted(rows, key=lambda row: -row[0].score):
         print(f"{result.score:6.2f}  {item.title}  ({item.source})\n        {item.url}")
+    if below:
+        where = "Am Rande erwähnt" if topic.margin else "nicht gemeldet"
+        print(f"unter der Schwelle {topic.min_score:.2f} ({where}):")
+        for result, item in sorted(below, key=lambda row: -row[0].score):
+            print(f"{result.score:6.2f}  {item.title}  ({item.source})")
     print(f"{len(rows)} of {len(texts)} stored articles since "
-          f"{show_time(since, display_zone(args, config))} would match {topic.name!r}")
+          f"{show_time(since, display_zone(args, config))} would match {topic.name!r}"
+          + (f"; {len(below)} more name it below its min_score" if below else ""))
     return 0
