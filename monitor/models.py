@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-DeltaKind = Literal["new", "updated"]
+DeltaKind = Literal["new", "updated", "margin"]   # margin: listed in the digest, never alerted
 ExtractStatus = Literal[
     "ok",            # main text extracted from the page
     "consent_wall",  # a cookie/consent wall; the feed summary is the text
@@ -106,6 +106,7 @@ class MatchResult:
     matched: bool
     score: float
     hits: tuple[Hit, ...] = ()
+    margin: bool = False     # the query holds, the score falls short: "Am Rande erwähnt"
 
 
 DiffOp = Literal["=", "+", "-"]
@@ -253,6 +254,7 @@ class TopicDigest:
     topic: str
     new: tuple[Delta, ...] = ()
     updated: tuple[Delta, ...] = ()
+    margin: tuple[Delta, ...] = ()   # "Am Rande erwähnt": the query held, the score fell short
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,7 @@ def compile_topics(config: Config) -> list[Topic]:
     aliases = {name: list(terms) for name, terms in config.aliases.items()}
     topics, problems = [], []
     for index, topic in enumerate(config.topics):
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"margin": topic.margin}
         if topic.min_score is not None:
             options["min_score"] = topic.min_score
         try:

@@ -104,6 +104,7 @@ class TopicConfig(_Section):
     name: Name
     query: str = Field(min_length=1)
     min_score: float | None = Field(None, ge=0)
+    margin: bool = False     # list stories below min_score in the digest ("Am Rande erwähnt")
     enabled: bool = True
 
 

@@ -3,7 +3,8 @@
 A ``Document`` holds, per field (title, summary, text), the field text (NFC) and two
 dictionaries from folded surface form and from folded base form (lemma) to word
 positions, plus the sorted surface keys for prefix wildcards; character offsets for
-snippets are worked out only for fields that hit.
+snippets, and the field's sentences and enumerations (``layout``), are worked out only for
+fields that hit.
 Every topic evaluates the same ``Document``; ``DocumentCache`` keeps recently prepared
 documents by content hash (bounded LRU) so several topics and re-checks of an unchanged
 article never normalise it twice. ``prepare_document`` uses a per-process default cache
@@ -23,6 +24,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from monitor.match.layout import Layout, text_layout
 from monitor.match.normalise import WORD_RE, Normaliser, word_spans
 from monitor.models import Page
 
@@ -44,6 +46,7 @@ class FieldIndex:
     """
 
     __slots__ = (
+        "_layout",
         "_spans",
         "bases",
         "lead_words",
@@ -60,6 +63,7 @@ class FieldIndex:
         self.sorted_keys = sorted(surface)
         self.lead_words = LEAD_WORDS if name == "text" else 1 << 30
         self._spans: list[tuple[int, int]] | None = None
+        self._layout: Layout | None = None
 
     def bounds(self, ident: int) -> tuple[int, int]:
         """First and last word position of an id."""
@@ -74,6 +78,18 @@ class FieldIndex:
             found.extend(self.surface[keys[i]])
             i += 1
         return found
+
+    def layout(self) -> Layout:
+        """Sentences and enumerations of the field, worked out on first use."""
+        if self._layout is None:
+            self._layout = text_layout(self.text)
+        return self._layout
+
+    def place(self, pos: int) -> str:
+        """Where word position ``pos`` sits: "title", "lead" or "body"."""
+        if self.name == "title":
+            return "title"
+        return "lead" if pos < self.lead_words else "body"
 
     def char_span(self, lo: int, hi: int) -> tuple[int, int]:
         """Character offsets in ``text`` of word positions ``lo`` to ``hi``."""

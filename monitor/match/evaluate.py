@@ -117,8 +117,8 @@ class Clause(Matcher):
 
 
 class AndM(Matcher):
-    def __init__(self, children: Sequence[Matcher]) -> None:
-        self.children = tuple(children)
+    def __init__(self, children: Sequence[Matcher], label: str = "") -> None:
+        self.children, self.label = tuple(children), label
 
     def _run(self, doc: Document, memo: Memo) -> Result:
         occs: list[Occ] = []
@@ -131,8 +131,8 @@ class AndM(Matcher):
 
 
 class OrM(Matcher):
-    def __init__(self, children: Sequence[Matcher]) -> None:
-        self.children = tuple(children)
+    def __init__(self, children: Sequence[Matcher], label: str = "") -> None:
+        self.children, self.label = tuple(children), label
 
     def _run(self, doc: Document, memo: Memo) -> Result:
         truth, occs = False, []
@@ -144,8 +144,8 @@ class OrM(Matcher):
 
 
 class NotM(Matcher):
-    def __init__(self, child: Matcher) -> None:
-        self.child = child
+    def __init__(self, child: Matcher, label: str = "") -> None:
+        self.child, self.label = child, label
 
     def _run(self, doc: Document, memo: Memo) -> Result:
         return not self.child.run(doc, memo)[0], []
@@ -196,11 +196,13 @@ class Compiler:
         if isinstance(node, Field):
             return self.compile(node.child, (FIELDS.index(node.name),), f"{node.name}:")
         if isinstance(node, Not):
-            return NotM(self.compile(node.child, fields, scope))
+            return NotM(self.compile(node.child, fields, scope), scope + format_query(node))
         if isinstance(node, And):
-            return AndM([self.compile(c, fields, scope) for c in node.children])
+            return AndM([self.compile(c, fields, scope) for c in node.children],
+                        scope + format_query(node))
         if isinstance(node, Or):
-            return OrM([self.compile(c, fields, scope) for c in node.children])
+            return OrM([self.compile(c, fields, scope) for c in node.children],
+                       scope + format_query(node))
         if isinstance(node, Near):
             left, right = (self.compile(n, fields, scope) for n in (node.left, node.right))
             return NearM(scope + format_query(node), left, right, node.distance)

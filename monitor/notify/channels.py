@@ -154,7 +154,8 @@ class WebhookChannel:
     def digest(self, data: DigestData, key: str, now: datetime) -> OutgoingMail:
         topics = [{"topic": t.topic,
                    "new": [story_document(d, self.route) for d in t.new],
-                   "updated": [story_document(d, self.route) for d in t.updated]}
+                   "updated": [story_document(d, self.route) for d in t.updated],
+                   "margin": [story_document(d, self.route) for d in t.margin]}
                   for t in data.topics]
         document = {"event": "digest", "topics": topics,
                     "period_start": data.period_start.isoformat() if data.period_start else None,

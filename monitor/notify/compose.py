@@ -94,6 +94,7 @@ class TopicView:
     topic: str
     new: tuple[DeltaView, ...]
     updated: tuple[DeltaView, ...]
+    margin: tuple[DeltaView, ...] = ()
 
 
 def compose_alert(delta: Delta, settings: MailSettings, *, now: datetime, message_id: str,
@@ -174,8 +175,10 @@ def digest_context(data: DigestData) -> dict[str, Any]:
 def _topic_view(topic: TopicDigest, tz: str) -> TopicView:
     new = sorted(topic.new, key=lambda d: (-d.score, d.detected_at))
     updated = sorted(topic.updated, key=lambda d: d.detected_at, reverse=True)
+    margin = sorted(topic.margin, key=lambda d: (-d.score, d.detected_at))
     return TopicView(topic=topic.topic, new=delta_views(new, tz=tz),
-                     updated=delta_views(updated, tz=tz, context=6, max_changes=6))
+                     updated=delta_views(updated, tz=tz, context=6, max_changes=6),
+                     margin=delta_views(margin, tz=tz))
 
 
 def _failing(health: tuple[FeedHealth, ...], tz: str) -> tuple[dict[str, Any], ...]:

@@ -159,7 +159,7 @@ def build_digest(store: DigestStore, settings: DigestSettings,
 def one_per_story(events: Sequence[Delta]) -> list[Delta]:
     """Each story once (events oldest first): a story new in the period and updated since is
     its "new" entry carrying its latest change; a story updated several times is its latest
-    update."""
+    update; a story "Am Rande erwähnt" (margin) only when it is not listed otherwise."""
     latest: dict[tuple[str, str], Delta] = {}
     for event in events:
         if event.kind == "updated":
@@ -170,7 +170,9 @@ def one_per_story(events: Sequence[Delta]) -> list[Delta]:
         if event.kind == "new":
             update = latest.pop(key, None)
             out.append(dataclasses.replace(event, diff=update.diff) if update else event)
-    return out + list(latest.values())
+    listed = {(e.topic, e.url) for e in events if e.kind in ("new", "updated")}
+    margin = [e for e in events if e.kind == "margin" and (e.topic, e.url) not in listed]
+    return out + list(latest.values()) + margin
 
 
 def _topics(events: Sequence[Delta], names: Sequence[str]) -> tuple[TopicDigest, ...]:
@@ -182,7 +184,8 @@ def _topics(events: Sequence[Delta], names: Sequence[str]) -> tuple[TopicDigest,
         topic=name,
         new=tuple(sorted((e for e in by_topic[name] if e.kind == "new"),
                          key=lambda e: -e.score)),
-        updated=tuple(e for e in by_topic[name] if e.kind == "updated"))
+        updated=tuple(e for e in by_topic[name] if e.kind == "updated"),
+        margin=tuple(e for e in by_topic[name] if e.kind == "margin"))
         for name in ordered)
 
 

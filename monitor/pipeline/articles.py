@@ -234,6 +234,9 @@ class ArticleProcessor:
         sig = cluster.signature(body)
         events = tuple(e for r in results if r.matched
                        for e in self._events(article_id, r, title, body))
+        if first:    # below the threshold with the query holding: for the digest only
+            events += tuple(NewEvent("margin", r.topic, r.score, r.hits)
+                            for r in results if r.margin)
         next_check, check_stage = self._schedule(article_id, results, stage)
         outcome = ArticleOutcome(
             article_id=article_id, fetched_at=self.clock(), title=title, text=body,
@@ -246,7 +249,8 @@ class ArticleProcessor:
             routes=self.settings.routes, one_new_per_cluster=True)
         saved = self.store.save_outcome(outcome)
         matched = tuple(r.topic for r in results if r.matched)
-        return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
+        told = sum(d.kind != "margin" for d in saved.deltas)
+        return EntryResult(key, title, outcome.url, page.status, matched, told)
 
     def _events(self, article_id: int, result: MatchResult, title: str,
                 text: str) -> list[NewEvent]:

@@ -117,7 +117,8 @@ class ArticlesMixin(StoreBase):
         """What a change is measured against: the last alerted revision,
         or for wire copy attached to an alerted cluster the revision it attached with."""
         latest = (select(events.c.revision_id)
-                  .where(events.c.article_id == article_id, events.c.topic == topic)
+                  .where(events.c.article_id == article_id, events.c.topic == topic,
+                         events.c.kind != "margin")
                   .order_by(events.c.id.desc()).limit(1))
         with self._db.read() as conn:
             found = conn.scalar(latest) or _attached_revision(conn, article_id, topic)

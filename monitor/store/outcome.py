@@ -5,7 +5,8 @@ Owns the write of a checked article: a revision when the text changed materially
 per article, topic, revision and kind, so a repeated outcome adds nothing), the cluster and
 MinHash signature, the re-check schedule and validators, and for each event inserted a delivery
 row or a fold per route, as the outcome's ``RoutePolicy``s say (``store.alerts``; the messages
-are rendered later, when sent). If anything fails, nothing of the outcome is written. A new
+are rendered later, when sent; a ``margin`` event, a story the digest lists "Am Rande erwähnt",
+never gets either). If anything fails, nothing of the outcome is written. A new
 article's cluster is decided inside the same (serialised) write transaction from its
 ``ClusterQuery``: the cluster of the most similar article first seen in the window
 (``monitor.signatures``); with ``one_new_per_cluster`` a ``new`` event of an article whose
@@ -91,7 +92,8 @@ def _article(conn: Connection, o: ArticleOutcome) -> None:
 
 def _thread_id(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) -> str:
     first = conn.scalar(select(events.c.thread_id)
-                        .where(events.c.article_id == o.article_id, events.c.topic == ev.topic)
+                        .where(events.c.article_id == o.article_id, events.c.topic == ev.topic,
+                               events.c.kind != "margin")
                         .order_by(events.c.id).limit(1))
     return first or alert_thread_id(o.article_id, ev.topic, ev.kind, revision_id)
 
@@ -118,7 +120,8 @@ class OutcomeMixin(StoreBase):
             ids = [i for ev in outcome.events if _wanted(conn, outcome, ev)
                    and (i := _event(conn, outcome, ev, revision_id))]
             deltas = load_deltas(conn, events.c.id.in_(ids), order=OLDEST_FIRST) if ids else []
-            queued = queue_alerts(conn, deltas, outcome.routes, at=outcome.fetched_at)
+            queued = queue_alerts(conn, [d for d in deltas if d.kind != "margin"],
+                                  outcome.routes, at=outcome.fetched_at)
         log.info("outcome_saved article_id=%d revision_id=%d revision_created=%s events=%d "
                  "mails=%d", outcome.article_id, revision_id, created, len(ids), queued)
         return SavedOutcome(revision_id, created, tuple(deltas), queued)
