@@ -10,8 +10,10 @@ service ever imports ``monitor.config`` or reads a nested key deep inside.
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +36,26 @@ DEFAULT_POLL_INTERVAL = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The review desk's settings: where it listens, its links' base, the secret that signs
+    its sessions and mail links, its users (name, scrypt hash) and API tokens (name, token),
+    and the topics' queries as configured (for the workbench and its TOML)."""
+
+    listen: str
+    base_url: str
+    secret: str = field(repr=False)
+    users: tuple[tuple[str, str], ...]
+    tokens: tuple[tuple[str, str], ...]
+    public_metrics: bool
+    queries: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceSettings:
     """What the daemon schedules: the poll tick, the digest time, summaries, housekeeping."""
 
@@ -45,11 +67,40 @@ class ServiceSettings:
     digest_timezone: str
     hourly_summary: bool
     retention: timedelta
+    web: WebSettings | None = None      # the review desk, served when configured
 
     @property
     def poll_tick(self) -> float:
         """How often the poll job looks for due feeds: a quarter of the shortest interval."""
         return min(30.0, max(1.0, self.shortest_interval.total_seconds() / 4))
+
+
+def web_settings(config: Config) -> WebSettings | None:
+    """The desk's settings, or None without a ``[web]`` section."""
+    web = config.web
+    if web is None:
+        return None
+    return WebSettings(
+        listen=web.listen, base_url=str(web.base_url).rstrip("/"),
+        secret=config.web_secret or state_secret(config.state_dir),
+        users=tuple((u.name, u.password_hash) for u in web.users),
+        tokens=tuple(config.web_tokens.items()), public_metrics=web.public_metrics,
+        queries=tuple((t.name, t.query) for t in config.topics if t.enabled),
+        aliases=tuple(config.aliases.items()))
+
+
+def state_secret(state_dir: Path) -> str:
+    """A random secret kept in the state directory (made once, readable by us alone)."""
+    path = state_dir / "web-secret"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass            # made before, or by another process starting at the same time
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text(encoding="utf-8").strip()
 
 
 def compile_topics(config: Config) -> list[Topic]:
@@ -114,7 +165,8 @@ def service_settings(config: Config) -> ServiceSettings:
         shortest_interval=min((f.interval for f in enabled), default=DEFAULT_POLL_INTERVAL),
         listen=config.http.listen, digest_enabled=config.digest.enabled,
         digest_time=config.digest.time, digest_timezone=config.digest.timezone,
-        hourly_summary=config.alerts.mode != "off", retention=config.storage.retention)
+        hourly_summary=config.alerts.mode != "off", retention=config.storage.retention,
+        web=web_settings(config))
 
 
 def mail_settings(config: Config, *, to: Sequence[str] | None = None) -> MailSettings:

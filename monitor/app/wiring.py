@@ -35,6 +35,7 @@ from monitor.notify.delivery import Delivery
 from monitor.notify.digest import (
     DigestDraft,
     DigestResult,
+    DigestSettings,
     DigestSkipped,
     render_digest,
     send_digest,
@@ -97,6 +98,10 @@ class App:
         None when none was queued."""
         made = await self.make_digest(by_hand=force, empty=force)
         return made if isinstance(made, DigestResult) else None
+
+    def digest_settings(self) -> DigestSettings:
+        """The digest's settings for this app's configuration and topics."""
+        return digest_settings(self.config, self.topics)
 
     def render_digest(self, now: datetime) -> DigestDraft:
         """The digest a send at ``now`` would queue, composed but not written anywhere."""

@@ -25,6 +25,7 @@ from monitor.models import Delta, alert_message_id
 from monitor.store.dialect import insert_ignore
 from monitor.store.records import AlertMode, AlertPolicy
 from monitor.store.schema import alert_folds, outbox
+from monitor.store.verdicts import muted_events
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -65,6 +66,8 @@ def queue_alerts(conn: Connection, deltas: Sequence[Delta], policy: AlertPolicy 
     outbox rows were new."""
     if policy is None or policy.mode == "off" or not deltas:
         return 0
+    muted = muted_events(conn, [d.id for d in deltas])     # the desk's "mute" verdicts
+    deltas = [d for d in deltas if d.id not in muted]
     queued = alerts_queued(conn, at - HOUR)
     plan = plan_alerts(deltas, mode=policy.mode, max_per_hour=policy.max_per_hour,
                        sent_last_hour=queued)

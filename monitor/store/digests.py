@@ -32,6 +32,7 @@ from monitor.store.outbox import insert_mails
 from monitor.store.records import DigestRow, JobClaim
 from monitor.store.schema import digests, events, jobs, outbox, revisions
 from monitor.store.tombstones import chunks
+from monitor.store.verdicts import not_dismissed
 
 log = logging.getLogger(__name__)
 # extract statuses that fell back to the feed summary (not "ok", not "summary_only")
@@ -73,7 +74,8 @@ class DigestsMixin(StoreBase):
             stale = _stale_digest_ids(conn, until)
             return load_deltas(conn, or_(events.c.digest_id.is_(None),
                                          events.c.digest_id.in_(stale)),
-                               events.c.detected_at <= until, order=OLDEST_FIRST)
+                               events.c.detected_at <= until, not_dismissed(),
+                               order=OLDEST_FIRST)
 
     def last_sent_digest(self) -> DigestRow | None:
         """The newest digest whose mail the server accepted."""

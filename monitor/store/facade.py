@@ -13,6 +13,7 @@ import socket
 
 from monitor.store.articles import ArticlesMixin
 from monitor.store.db import Database
+from monitor.store.desk import DeskMixin
 from monitor.store.dialect import create_store_engine, integrity_problems, optimize
 from monitor.store.digests import DigestsMixin
 from monitor.store.entries import EntriesMixin
@@ -26,7 +27,9 @@ from monitor.store.outcome import OutcomeMixin
 from monitor.store.rechecks import RechecksMixin
 from monitor.store.retention import RetentionMixin
 from monitor.store.schema import articles, feeds, jobs, outbox
+from monitor.store.search import SearchMixin
 from monitor.store.topics import TopicsMixin
+from monitor.store.verdicts import VerdictsMixin
 
 log = logging.getLogger(__name__)
 _DETAIL_CHARS = 300
@@ -34,7 +37,8 @@ LEASE_SECONDS = 30.0      # a claim's lease, renewed while its work runs
 
 
 class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
-            RetentionMixin, OutboxMixin, DigestsMixin, TopicsMixin, RechecksMixin, JobsMixin):
+            RetentionMixin, OutboxMixin, DigestsMixin, TopicsMixin, RechecksMixin, JobsMixin,
+            VerdictsMixin, SearchMixin, DeskMixin):
     """The store. Every method runs in (and commits) its own transaction."""
 
     def __init__(self, db: Database, owner: str, lease_seconds: float = LEASE_SECONDS) -> None:

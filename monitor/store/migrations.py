@@ -16,8 +16,18 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from monitor.errors import StoreError
+from monitor.store import search  # noqa: F401  (the search index's DDL, made with its table)
 from monitor.store.dialect import lock_for_migrations
-from monitor.store.schema import digests, jobs, metadata, outbox, schema_migrations
+from monitor.store.schema import (
+    digests,
+    events,
+    jobs,
+    metadata,
+    outbox,
+    schema_migrations,
+    search_text,
+    verdicts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +62,23 @@ def _leases_and_digest_identity(conn: Connection) -> None:
         next(i for i in digests.indexes if i.name == "uq_digests_route_period").create(conn)
 
 
+def _desk(conn: Connection) -> None:
+    """The review desk: ``verdicts``, the search index (``search_text`` and, on SQLite, its
+    FTS5 table), and ``events.backfill``. Each part is skipped when already there."""
+    inspector = inspect(conn)
+    for table in (verdicts, search_text):
+        if not inspector.has_table(table.name):
+            table.create(conn)
+    if "backfill" not in {c["name"] for c in inspector.get_columns(events.name)}:
+        conn.execute(text("ALTER TABLE events ADD COLUMN backfill BOOLEAN NOT NULL "
+                          "DEFAULT FALSE"))
+
+
 MIGRATIONS: tuple[tuple[int, Step], ...] = (
     (1, _baseline),
     (2, _outbox_event),
     (3, _leases_and_digest_identity),
+    (5, _desk),      # 4 is the routes' step, merged separately
 )
 
 
