@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,7 @@ import uvicorn
 from monitor.app.settings import WebSettings
 from monitor.match import compile_topic
 from monitor.models import FeedEntry, Hit, MatchResult
-from monitor.notify.digest import DigestSettings
+from monitor.notify.digest import DigestSettings, render_digest
 from monitor.notify.settings import MailSettings
 from monitor.store import AlertPolicy, Store
 from monitor.store.records import ArticleOutcome, NewEvent
@@ -162,6 +163,16 @@ def live_desk(store: Store, tmp_path: Path) -> Iterator[LiveDesk]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def digest_text(store: Store, parts: DeskParts | None) -> str:
+    """The plain text of the digest mail a send at NOW would queue."""
+    assert parts is not None
+    raw = render_digest(store, parts.digest, NOW).mail.raw
+    mail = message_from_bytes(raw, policy=policy.default)
+    body = mail.get_body(("plain",))  # type: ignore[attr-defined]
+    assert body is not None
+    return str(body.get_content())
 
 
 def csrf_of(html: str) -> str:

@@ -20,7 +20,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor import __version__
 from monitor.config import paths
@@ -148,7 +155,15 @@ LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 class WebUserConfig(_Section):
     name: Name
-    password_hash: str = Field(pattern=r"^\$scrypt\$")   # from `news-monitor hash-password`
+    password_hash: str          # from `news-monitor hash-password`
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hashed(cls, value: str) -> str:
+        if not value.startswith("$scrypt$"):
+            raise ValueError("not a password hash: make one with `news-monitor hash-password` "
+                             "(a line starting with $scrypt$)")
+        return value
 
 
 class WebTokenConfig(_Section):
