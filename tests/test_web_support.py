@@ -85,7 +85,7 @@ def outcome(article_id: int, story: StoryText, at: datetime, text: str | None = 
     return ArticleOutcome(
         article_id=article_id, fetched_at=at, title=story.title, text=body,
         text_hash=hashlib.sha256(body.encode()).hexdigest(), extract_status="ok",
-        source=story.source, url=url or url_of(story), summary=body[:60], published=at,
+        source=story.source, url=url or url_of(story), summary=body, published=at,
         matches=(MatchResult(story.topic, True, 2.0, (hit,)),),
         events=(NewEvent(kind=kind, topic=story.topic, score=2.0, hits=(hit,)),),  # type: ignore[arg-type]
         alerts=alerts)
@@ -97,7 +97,7 @@ def add_story(store: Store, story: StoryText, at: datetime = NOW - timedelta(hou
     [feed] = [f for f in store.feed_states() if f.name == FEED]
     link = url or url_of(story)
     entry = FeedEntry(key=f"urn:{story.slug}", guid=f"urn:{story.slug}", link=link,
-                      raw_link=link, title=story.title, summary=story.text[:60],
+                      raw_link=link, title=story.title, summary=story.text,
                       published=at, updated=None, has_date=True)
     store.record_entries(feed.id, [entry], at=at)
     ref = store.upsert_article(link, at=at, title=story.title, source=story.source,
