@@ -8,9 +8,17 @@ import xml.etree.ElementTree as ET
 
 import httpx
 
-from tests.test_web_support import STORIES, TOKEN, LiveDesk, digest_text, live_desk, login
+from tests import test_web_support as web_support
+from tests.test_web_support import (
+    STORIES,
+    TOKEN,
+    LiveDesk,
+    digest_text,
+    login,
+)
 
-__all__ = ["live_desk"]     # the fixture
+live_desk = web_support.live_desk       # the fixture
+
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ATOM = "{http://www.w3.org/2005/Atom}"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.links import verdict_link
+from tests import test_web_support as web_support
 from tests.browser import horizontal_overflow
 from tests.test_web_support import (
     HOSTILE,
@@ -20,11 +21,11 @@ from tests.test_web_support import (
     LiveDesk,
     add_story,
     digest_text,
-    live_desk,
     outcome,
 )
 
-__all__ = ["live_desk"]     # the fixture
+live_desk = web_support.live_desk       # the fixture
+
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "desk.png"
 
 

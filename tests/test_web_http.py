@@ -12,6 +12,7 @@ from sqlalchemy import select
 from monitor.links import verdict_link
 from monitor.store import AlertPolicy
 from monitor.store.schema import events, outbox
+from tests import test_web_support as web_support
 from tests.test_web_support import (
     HOSTILE,
     NOW,
@@ -23,12 +24,11 @@ from tests.test_web_support import (
     add_story,
     csrf_of,
     digest_text,
-    live_desk,
     login,
     outcome,
 )
 
-__all__ = ["live_desk"]     # the fixture
+live_desk = web_support.live_desk       # the fixture
 
 
 def client(desk: LiveDesk) -> httpx.Client:
