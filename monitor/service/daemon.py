@@ -3,7 +3,8 @@
 Opens the app, counts itself among the live daemons of the store (``App.presence``: the
 feeds are shared among them), installs the periodic jobs (poll due feeds, re-check recent
 articles, flush the outbox, the daily digest, the hourly summary, housekeeping; the last
-three run in one daemon of several, under a job lease), speaks the systemd notify
+three run in one daemon of several, under a job lease; with ``[web]`` also the desk's
+search index), speaks the systemd notify
 protocol (READY, STATUS, WATCHDOG from the event loop itself, RELOADING, STOPPING), serves
 /metrics and /healthz when configured and the review desk with ``[web]`` (both on uvicorn in
 this event loop), reloads the config on SIGHUP (a broken one is refused
@@ -26,12 +27,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.app.settings import ServiceSettings
 from monitor.app.wiring import App, Setup, load_setup, open_app
 from monitor.errors import ConfigError
+from monitor.match import Normaliser
 from monitor.notify.digest import DigestSkipped
 from monitor.service.http import HttpServer, start_http
 from monitor.service.metrics import Metrics, measure_loop_lag
 from monitor.service.scheduler import Job, Scheduler
 from monitor.service.sdnotify import Notifier
 from monitor.web.app import desk_app
+from monitor.web.searching import refresh as refresh_search
 from monitor.web.server import serve_asgi
 from monitor.web.state import Desk, DeskParts
 
@@ -58,6 +61,7 @@ class Service:
         self.reload_event = asyncio.Event()
         self.app: App | None = None
         self.scheduler: Scheduler | None = None
+        self.normaliser = Normaliser()       # the desk's search index, in the matcher's words
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -153,6 +157,8 @@ class Service:
         if settings.digest_enabled:
             jobs.append(Job("digest", lambda: self._digest(app), digest_trigger(settings),
                             start_now=False))
+        if settings.web is not None:
+            jobs.append(Job("search-index", lambda: self._index(app), IntervalTrigger(minutes=1)))
         if settings.hourly_summary:
             jobs.append(Job("summary", lambda: self._summary(app),
                             CronTrigger(minute=0, timezone="UTC"), start_now=False))
@@ -163,6 +169,10 @@ class Service:
         report = await app.delivery.send_hourly_summary()
         for _ in range(report.sent):
             self.metrics.mail_sent("summary")
+
+    async def _index(self, app: App) -> None:
+        """The desk's search index brought up to the newest stored revisions."""
+        await asyncio.to_thread(refresh_search, app.store, self.normaliser)
 
     async def _poll(self, app: App) -> None:
         outcomes = await app.pipeline.run_cycle(due_only=True)

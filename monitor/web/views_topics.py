@@ -54,9 +54,10 @@ async def try_query(request: Request) -> Response:
         run = await run_in_threadpool(dry_run, parts.store, name, query, current, aliases,
                                       desk.now() - days)
     except QueryError as exc:
-        return _overview(request, error=str(exc), draft_name=name, draft_query=query,
-                         days=days.days)
-    return _overview(request, run=run, draft_name=name, draft_query=query, days=days.days)
+        return await run_in_threadpool(_overview, request, error=str(exc), draft_name=name,
+                                       draft_query=query, days=days.days)
+    return await run_in_threadpool(_overview, request, run=run, draft_name=name,
+                                   draft_query=query, days=days.days)
 
 
 async def run_backfill(request: Request) -> Response:
@@ -68,5 +69,6 @@ async def run_backfill(request: Request) -> Response:
     days = _days(form.get("days", "30"))
     added = await run_in_threadpool(backfill, parts.store, topic, desk.now() - days,
                                      desk.now())
-    return _overview(request, message=f"Nachträglich gefunden für „{topic.name}“: {added} "
-                                      "Meldungen; sie erscheinen im nächsten Digest.")
+    return await run_in_threadpool(
+        _overview, request, message=f"Nachträglich gefunden für „{topic.name}“: {added} "
+                                    "Meldungen; sie erscheinen im nächsten Digest.")
