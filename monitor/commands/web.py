@@ -22,12 +22,16 @@ from monitor.commands import command, duration_ago, opened_store
 from monitor.commands.output import check_topic
 from monitor.config.model import Config
 from monitor.errors import ConfigError, UsageError
+from monitor.match import Normaliser
 from monitor.store import Store
 from monitor.web.app import desk_app
 from monitor.web.passwords import hash_password
+from monitor.web.searching import refresh
 from monitor.web.server import serve_asgi
 from monitor.web.state import Desk, DeskParts
 from monitor.web.workbench import backfill as run_backfill
+
+INDEX_EVERY = 60.0      # seconds between bringing the search index up to date
 
 
 async def _serve(config: Config, store: Store) -> int:
@@ -46,13 +50,24 @@ async def _serve(config: Config, store: Store) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = await serve_asgi(settings.listen, desk_app(Desk(settings, lambda: parts, health)))
+    desk = Desk(settings, lambda: parts, health)
+    server = await serve_asgi(settings.listen, desk_app(desk))
+    indexing = asyncio.create_task(_keep_indexed(store, desk.normaliser))
     print(f"review desk on http://{settings.listen} ({settings.base_url}); Ctrl-C stops",
           file=sys.stderr)
     await stop.wait()
+    indexing.cancel()
     server.close()
     await server.wait_closed()
     return 0
+
+
+async def _keep_indexed(store: Store, normaliser: Normaliser) -> None:
+    """The search index brought up to the newest revisions every minute (the daemons that
+    store them may run elsewhere)."""
+    while True:
+        await asyncio.to_thread(refresh, store, normaliser)
+        await asyncio.sleep(INDEX_EVERY)
 
 
 @command("web", "serve the review desk alone (the daemons may run elsewhere on the same "

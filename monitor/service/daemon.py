@@ -93,7 +93,8 @@ class Service:
         servers = []
         settings = self.setup.service
         if settings.web is not None:
-            desk = Desk(settings.web, self._desk_parts, self.health, self.metrics.registry)
+            desk = Desk(settings.web, self._desk_parts, self.health, self.metrics.registry,
+                        normaliser=self.normaliser)
             servers.append(await serve_asgi(settings.web.listen, desk_app(desk)))
         if settings.listen:
             servers.append(await start_http(settings.listen, self.metrics, self.health))

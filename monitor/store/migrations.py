@@ -24,6 +24,7 @@ from monitor.store.schema import (
     jobs,
     metadata,
     outbox,
+    revisions,
     schema_migrations,
     search_text,
     verdicts,
@@ -64,11 +65,15 @@ def _leases_and_digest_identity(conn: Connection) -> None:
 
 def _desk(conn: Connection) -> None:
     """The review desk: ``verdicts``, the search index (``search_text`` and, on SQLite, its
-    FTS5 table), and ``events.backfill``. Each part is skipped when already there."""
+    FTS5 table), ``events.backfill`` and an index for the digest's count of extraction
+    problems. Each part is skipped when already there."""
     inspector = inspect(conn)
     for table in (verdicts, search_text):
         if not inspector.has_table(table.name):
             table.create(conn)
+    if "ix_revisions_status_fetched" not in {i["name"] for i in
+                                             inspector.get_indexes(revisions.name)}:
+        next(i for i in revisions.indexes if i.name == "ix_revisions_status_fetched").create(conn)
     if "backfill" not in {c["name"] for c in inspector.get_columns(events.name)}:
         conn.execute(text("ALTER TABLE events ADD COLUMN backfill BOOLEAN NOT NULL "
                           "DEFAULT FALSE"))

@@ -128,6 +128,8 @@ revisions = Table(
     Column("text_hash", String(128), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("extract_status", String(50), nullable=False),
+    # the digest's count of pages that fell back to the summary, by why (migration 5)
+    Index("ix_revisions_status_fetched", "extract_status", "fetched_at"),
     **_AUTO,
 )
 
