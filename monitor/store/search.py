@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     DDL,
     Connection,
-    Float,
     Integer,
     column,
     event,
@@ -115,6 +114,19 @@ def _filters(topic: str | None, since: datetime | None, until: datetime | None) 
     return where
 
 
+def _fts_hits(words: Sequence[Sequence[str]], page: tuple[int, int] | None) -> Any:
+    """The ids of the articles FTS5 finds, newest first (FTS5 walks its index by rowid, so
+    a page of the newest costs little however common the words; ranking them all by
+    relevance cost ~120 ms for 50,000 hits); cut to ``page`` (limit, offset) when given."""
+    sql = ("SELECT rowid AS article_id FROM search_fts WHERE search_fts MATCH :q "
+           "ORDER BY rowid DESC")
+    params: dict[str, Any] = {"q": _fts_query(words)}
+    if page:
+        sql += " LIMIT :limit OFFSET :offset"
+        params.update(limit=page[0], offset=page[1])
+    return text(sql).bindparams(**params).columns(column("article_id", Integer)).subquery()
+
+
 class SearchMixin(StoreBase):
     def unindexed_revisions(self, limit: int = 500) -> list[Unindexed]:
         """Revisions stored since the newest the search index holds, oldest first."""
@@ -142,7 +154,7 @@ class SearchMixin(StoreBase):
     def search(self, words: Sequence[Sequence[str]], *, topic: str | None = None,
                since: datetime | None = None, until: datetime | None = None,
                limit: int = 20, offset: int = 0) -> list[Found]:
-        """Articles whose text has every word (one of its forms), best first."""
+        """Articles whose text has every word (one of its forms), newest first."""
         if not any(words):
             return []
         with self._db.read() as conn:
@@ -157,12 +169,13 @@ class SearchMixin(StoreBase):
         columns = (articles.c.id, articles.c.title, articles.c.source, articles.c.url,
                    articles.c.first_seen, latest.label("text"))
         if is_sqlite(conn):
-            hits = text("SELECT rowid AS article_id, rank FROM search_fts "
-                        "WHERE search_fts MATCH :q").bindparams(q=_fts_query(words))
-            found = hits.columns(column("article_id", Integer), column("rank", Float)).subquery()
-            query = (select(*columns).join(found, found.c.article_id == articles.c.id)
-                     .order_by(found.c.rank))
+            found = _fts_hits(words, None if where else (limit, offset))
+            query = select(*columns).join(found, found.c.article_id == articles.c.id)
+            if not where:       # the page was cut inside the FTS5 query already
+                return conn.execute(query.order_by(articles.c.id.desc())).all()
         else:
-            query = (select(*columns).join(search_text, search_text.c.article_id == articles.c.id)
-                     .where(_pg_match(words)).order_by(articles.c.first_seen.desc()))
-        return conn.execute(query.where(*where).limit(limit).offset(offset)).all()
+            query = select(*columns).join(search_text,
+                                          search_text.c.article_id == articles.c.id).where(
+                _pg_match(words))
+        query = query.where(*where).order_by(articles.c.id.desc())
+        return conn.execute(query.limit(limit).offset(offset)).all()
