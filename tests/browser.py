@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 
@@ -47,10 +49,41 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any],
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    """A phone-sized window by default: every page must be usable at 400 px."""
-    return {**browser_context_args, "viewport": {"width": 400, "height": 900},
-            "locale": "de-DE"}
+def browser_context_args() -> dict[str, Any]:
+    """A phone-sized window by default: every page must be usable at 400 px. (Our own, not
+    pytest-playwright's, which needs its session-long Playwright for ``--device``.)"""
+    return {"viewport": {"width": 400, "height": 900}, "locale": "de-DE"}
+
+
+# pytest-playwright keeps one Playwright for the session; while it runs, its event loop
+# counts as running in the main thread, so every later test that calls asyncio.run() in
+# the same process fails. Here it lives for one test module at a time instead.
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    driver = sync_playwright().start()
+    yield driver
+    driver.stop()
+
+
+@pytest.fixture(scope="module")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    found: BrowserType = getattr(playwright, browser_name or "chromium")
+    return found
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args: dict[str, Any],
+                   browser_type: BrowserType) -> Callable[..., Browser]:
+    def launch(**kwargs: Any) -> Browser:
+        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
+    return launch
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
+    launched = launch_browser()
+    yield launched
+    launched.close()
 
 
 def horizontal_overflow(page: Any) -> tuple[int, int]:

@@ -136,3 +136,13 @@ def test_a_post_without_the_csrf_token_is_refused(page: Any, live_desk: LiveDesk
                                max_redirects=0)
     assert answer.status == 403
     assert live_desk.store.verdicts_of(article) == []
+
+
+def test_every_page_fits_a_narrow_screen(page: Any, live_desk: LiveDesk) -> None:
+    log_in(page, live_desk)
+    article = live_desk.ids["bahn-streik"]
+    for path in ("/", "/stories", f"/stories/{article}", "/search?q=Bahn", "/topics",
+                 "/feeds", "/digest/2026-03-01"):
+        page.goto(live_desk.url(path))
+        scroll, client = horizontal_overflow(page)
+        assert scroll == client == 400, path

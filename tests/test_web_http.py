@@ -4,12 +4,14 @@ feeds, topics, and escaping of feed content."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
 from sqlalchemy import select
 
 from monitor.links import verdict_link
+from monitor.notify.digest import DigestResult, send_digest
 from monitor.store import AlertPolicy
 from monitor.store.schema import events, outbox
 from tests import test_web_support as web_support
@@ -272,3 +274,19 @@ def test_an_unknown_story_and_a_bad_date_are_404(live_desk: LiveDesk) -> None:
         assert c.get("/stories/99999").status_code == 404
         assert c.get("/digest/kein-datum").status_code == 404
         assert "kein Digest" in c.get("/digest/2026-03-01").text
+
+
+def test_a_days_digest_shows_what_it_carried(live_desk: LiveDesk) -> None:
+    assert live_desk.parts is not None
+    made = asyncio.run(send_digest(live_desk.store, live_desk.parts.digest, lambda: NOW,
+                                   by_hand=True))
+    assert isinstance(made, DigestResult) and made.events == 3
+    [mail] = live_desk.store.claim_pending(NOW)
+    live_desk.store.mark_sent(mail.id, at=NOW, response="250 ok")  # sent: no longer "next"
+    with client(live_desk) as c:
+        login(c, live_desk)
+        home = c.get("/").text
+        day = c.get(f"/digest/{made.period}").text
+    assert STORIES[0].title not in home and f'href="/digest/{made.period}"' in home
+    assert all(story.title in day for story in STORIES)
+    assert f"Digest vom {made.period}" in day
