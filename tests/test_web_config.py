@@ -103,6 +103,11 @@ def test_backfill_command(tmp_path: Path) -> None:
     assert "0 stories found for alibaba-russland" in done.stdout
 
 
+def test_web_without_a_web_section_says_so(tmp_path: Path) -> None:
+    result = run_cli("web", config=_config(tmp_path, ""))
+    assert result.returncode == 2 and "web: no [web] section" in result.stderr
+
+
 def _wait_for(url: str, timeout: float = 60) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while True:

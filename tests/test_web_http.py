@@ -69,6 +69,9 @@ def test_login_sets_a_hardened_cookie_and_a_wrong_password_is_refused(
         cookie = right.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie and "secure" not in cookie
         assert c.get("/stories").status_code == 200
+        elsewhere = c.post("/login", data={"csrf": csrf_of(c.get("/login").text), "name": USER,
+                                           "password": PASSWORD, "next": "//evil.example/"})
+        assert elsewhere.headers["location"] == "/"
 
 
 def test_logins_are_limited_per_address(live_desk: LiveDesk) -> None:

@@ -14,6 +14,7 @@ import hmac
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from starlette.concurrency import run_in_threadpool
@@ -122,9 +123,9 @@ def atom(request: Request) -> Response:
     rows = parts.store.stories(StoryFilter(topic=topic), limit=50)
     base = desk.settings.base_url
     feed = FeedGenerator()
-    feed.id(f"{base}/atom/{topic}")
+    feed.id(f"{base}/atom/{quote(topic)}")
     feed.title(f"news-monitor: {topic}")
-    feed.link(href=f"{base}/stories?topic={topic}", rel="alternate")
+    feed.link(href=f"{base}/stories?topic={quote(topic)}", rel="alternate")
     feed.updated(rows[0].detected_at if rows else desk.now())
     for row in reversed(rows):
         entry = feed.add_entry()
