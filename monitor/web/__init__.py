@@ -8,8 +8,9 @@ Owns the HTTP side of the desk: ``app.py`` builds the application (routes, middl
 templates), ``server.py`` serves any ASGI app on uvicorn without touching the process's
 signals, ``security.py`` the login gate, CSRF tokens, security headers and the login
 rate limit, ``passwords.py`` the scrypt password hashes, ``state.py`` what handlers work
-with, ``pages.py`` the template environment, one ``views_*.py`` per group of pages, ``api.py`` the JSON API and Atom feeds, ``searching.py`` the search index kept in
-the matcher's words, ``workbench.py`` dry runs and backfills of topic queries. It reads
-the store through the ``Store`` the wiring opened and the configuration only as
+with, ``pages.py`` the template environment, one ``views_*.py`` per group of pages,
+``api.py`` the JSON API and Atom feeds, ``searching.py`` the search index kept in the
+matcher's words, ``workbench.py`` dry runs and backfills of topic queries. It reads the
+store through the ``Store`` the wiring opened and the configuration only as
 ``WebSettings``.
 """
