@@ -162,6 +162,9 @@ class Delta:
     also_reported_by: tuple[str, ...] = ()
     cluster_size: int = 1
     thread_id: str = ""      # Message-ID of the first alert for this article and topic
+    article_id: int | None = None   # the story, for links into the review desk
+    backfill: bool = False   # found by applying a new or edited topic to stored articles
+    held: str = ""           # why the desk's verdicts held it back from alerts
 
 
 MESSAGE_ID_DOMAIN = "news-monitor"
@@ -254,6 +257,7 @@ class TopicDigest:
     topic: str
     new: tuple[Delta, ...] = ()
     updated: tuple[Delta, ...] = ()
+    held: tuple[Delta, ...] = ()     # "Wahrscheinlich nicht relevant": held back, not alerted
     margin: tuple[Delta, ...] = ()   # "Am Rande erwähnt": the query held, the score fell short
 
 

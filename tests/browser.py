@@ -1,28 +1,22 @@
-"""A real Chromium for the tests that look at pages: Playwright (with pytest-playwright's
-plugin installed) driving the system's ``chromium`` (Debian's package; Playwright's own
-browser download is not reachable here).
+"""A real Chromium for the tests that look at pages: pytest-playwright driving the system's
+``chromium`` (Debian's package; Playwright's own browser download is not reachable here).
 
-Tests ask for ``page`` (a fresh page in a fresh context, 400 px wide, German locale) or
-``browser``. Without a Chromium on this machine they are skipped with the reason, and
-everything else runs; ``.ci/run`` installs the package before the test command.
-
-Playwright's synchronous API keeps an event loop running in the thread while it is started.
-pytest-playwright starts it once per session, after which no later test in that worker
-could call ``asyncio.run``; here it is started per test module and stopped when the module's
-tests are done, so the rest of the suite runs as before.
+Tests ask for pytest-playwright's ``page`` fixture (or ``browser``); without a Chromium on
+this machine they are skipped with the reason, and everything else runs. ``.ci/run``
+installs the package before the test command.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserType, Playwright, sync_playwright
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
-VIEWPORT = {"width": 400, "height": 900}
 
 
 def chromium_executable() -> str | None:
@@ -46,32 +40,50 @@ def chromium_path() -> str:
     return found
 
 
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any],
+                             chromium_path: str) -> dict[str, Any]:
+    """pytest-playwright's launch arguments, pointed at the system's Chromium."""
+    return {**browser_type_launch_args, "executable_path": chromium_path,
+            "args": ["--no-sandbox", "--disable-dev-shm-usage"]}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args() -> dict[str, Any]:
+    """A phone-sized window by default: every page must be usable at 400 px. (Our own, not
+    pytest-playwright's, which needs its session-long Playwright for ``--device``.)"""
+    return {"viewport": {"width": 400, "height": 900}, "locale": "de-DE"}
+
+
+# pytest-playwright keeps one Playwright for the session; while it runs, its event loop
+# counts as running in the main thread, so every later test that calls asyncio.run() in
+# the same process fails. Here it lives for one test module at a time instead.
 @pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Any]:
-    """The system Chromium, launched for this test module and closed after it."""
-    from playwright.sync_api import sync_playwright
-
+def playwright() -> Iterator[Playwright]:
     driver = sync_playwright().start()
-    try:
-        launched = driver.chromium.launch(executable_path=chromium_path,
-                                          args=["--no-sandbox", "--disable-dev-shm-usage"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-    finally:
-        driver.stop()
+    yield driver
+    driver.stop()
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh page in its own context: 400 px wide (every page must be usable at that
-    width), German locale."""
-    context = browser.new_context(viewport=VIEWPORT, locale="de-DE")
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+@pytest.fixture(scope="module")
+def browser_type(playwright: Playwright, browser_name: str) -> BrowserType:
+    found: BrowserType = getattr(playwright, browser_name or "chromium")
+    return found
+
+
+@pytest.fixture(scope="module")
+def launch_browser(browser_type_launch_args: dict[str, Any],
+                   browser_type: BrowserType) -> Callable[..., Browser]:
+    def launch(**kwargs: Any) -> Browser:
+        return browser_type.launch(**{**browser_type_launch_args, **kwargs})
+    return launch
+
+
+@pytest.fixture(scope="module")
+def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
+    launched = launch_browser()
+    yield launched
+    launched.close()
 
 
 def horizontal_overflow(page: Any) -> tuple[int, int]:

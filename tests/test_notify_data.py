@@ -46,7 +46,7 @@ def new_delta(**changes: object) -> Delta:
         url="https://www.handelsblatt.com/unternehmen/aliexpress-russland-stellenabbau/100.html",
         title="AliExpress Russland streicht bis zu 40 Prozent der Stellen",
         source="Handelsblatt", published=T0 - timedelta(minutes=20), detected_at=T0,
-        score=0.87,
+        score=9.5,
         hits=(
             hit("Das Gemeinschaftsunternehmen von Alibaba, MegaFon und dem Staatsfonds RDIF "
                 "baut Personal ab.", "Alibaba", clause="@alibaba"),
@@ -76,7 +76,7 @@ def updated_delta(**changes: object) -> Delta:
         added_words=15, removed_words=6,
     )
     values: dict[str, object] = dict(id=12, kind="updated", detected_at=T0 + timedelta(hours=3),
-                                     diff=diff, score=0.91, also_reported_by=())
+                                     diff=diff, score=10.25, also_reported_by=())
     values.update(changes)
     return new_delta(**values)
 
@@ -84,7 +84,7 @@ def updated_delta(**changes: object) -> Delta:
 def digest_data(*, empty: bool = False) -> DigestData:
     topics = (TopicDigest(topic=TOPIC),) if empty else (
         TopicDigest(topic=TOPIC, new=(
-            new_delta(id=21, score=0.55, title="VK übernimmt Anteile am Joint Venture mit Alibaba",
+            new_delta(id=21, score=5.0, title="VK übernimmt Anteile am Joint Venture mit Alibaba",
                       source="FAZ", also_reported_by=(),
                       url="https://www.faz.net/aktuell/wirtschaft/vk-alibaba-joint-venture-1.html",
                       hits=(hit("Der Internetkonzern VK stockt seine Beteiligung an AliExpress "

@@ -66,12 +66,13 @@ def test_an_update_leads_with_what_changed() -> None:
 
 
 def test_the_reason_is_plain_words_in_at_most_three_lines_and_the_number_only_in_text() -> None:
-    text, html = parts(compose_alert(new_delta(), SETTINGS, now=T0, message_id="<a@x>"))
+    text, html = parts(compose_alert(new_delta(score=9.25), SETTINGS, now=T0,
+                                     message_id="<a@x>"))
     why = text.split("Warum dieser Artikel?\n")[1].split("\n-- ")[0].strip().splitlines()
     assert 1 <= len(why) <= 3
     assert not any(mark in "".join(why) for mark in ("@alibaba", '"', "«", "»", "„", "“"))
-    assert "Relevanz: stark (0,87)" in text
-    assert "Relevanz: stark" in html and "0,87" not in html
+    assert "Relevanz: stark (9,25)" in text
+    assert "Relevanz: stark" in html and "9,25" not in html
 
 
 def test_a_snippet_never_repeats_the_title_or_the_breadcrumb() -> None:

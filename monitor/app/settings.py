@@ -10,8 +10,11 @@ service ever imports ``monitor.config`` or reads a nested key deep inside.
 
 from __future__ import annotations
 
+import os
+import re
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -28,11 +31,31 @@ from monitor.models import DEFAULT_ROUTE
 from monitor.notify.delivery import DeliverySettings
 from monitor.notify.digest import DigestSettings
 from monitor.notify.mailer import MaildirMailer, Mailer, SmtpMailer
-from monitor.notify.settings import MailSettings, RouteSettings, SmtpSettings
+from monitor.notify.settings import DeskLinks, MailSettings, RouteSettings, SmtpSettings
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import RoutePolicy
 
 DEFAULT_POLL_INTERVAL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The review desk's settings: where it listens, its links' base, the secret that signs
+    its sessions and mail links, its users (name, scrypt hash) and API tokens (name, token),
+    and the topics' queries as configured (for the workbench and its TOML)."""
+
+    listen: str
+    base_url: str
+    secret: str = field(repr=False)
+    users: tuple[tuple[str, str], ...]
+    tokens: tuple[tuple[str, str], ...]
+    public_metrics: bool
+    queries: tuple[tuple[str, str], ...] = ()
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +70,53 @@ class ServiceSettings:
     digest_timezone: str
     hourly_summary: bool
     retention: timedelta
+    web: WebSettings | None = None      # the review desk, served when configured
 
     @property
     def poll_tick(self) -> float:
         """How often the poll job looks for due feeds: a quarter of the shortest interval."""
         return min(30.0, max(1.0, self.shortest_interval.total_seconds() / 4))
+
+
+def web_settings(config: Config) -> WebSettings | None:
+    """The desk's settings, or None without a ``[web]`` section."""
+    web = config.web
+    if web is None:
+        return None
+    return WebSettings(
+        listen=web.listen, base_url=str(web.base_url).rstrip("/"),
+        secret=config.web_secret or state_secret(config.state_dir),
+        users=tuple((u.name, u.password_hash) for u in web.users),
+        tokens=tuple(config.web_tokens.items()), public_metrics=web.public_metrics,
+        queries=tuple((t.name, t.query) for t in config.topics if t.enabled),
+        aliases=tuple(config.aliases.items()))
+
+
+def state_secret(state_dir: Path) -> str:
+    """A random secret kept in the state directory (made once, readable by us alone)."""
+    path = state_dir / "web-secret"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass            # made before, or by another process starting at the same time
+    else:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(32))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def topic_words(config: Config) -> dict[str, tuple[str, ...]]:
+    """Each topic's own words (its query's bare words and the entries of the aliases it
+    names): learning from verdicts leaves them out, as every matched story names them."""
+    words: dict[str, tuple[str, ...]] = {}
+    for topic in config.topics:
+        named = re.findall(r"@([\w.-]+)", topic.query)
+        entries = [e for name in named for e in config.aliases.get(name, ())]
+        bare = re.findall(r"(?<![@\w])[^\W\d_][\w*]{2,}", re.sub(r"@[\w.-]+", " ", topic.query))
+        words[topic.name] = tuple(dict.fromkeys(
+            [*entries, *(w for w in bare if w.upper() not in ("AND", "OR", "NOT", "NEAR"))]))
+    return words
 
 
 def compile_topics(config: Config) -> list[Topic]:
@@ -117,14 +182,21 @@ def service_settings(config: Config) -> ServiceSettings:
         listen=config.http.listen, digest_enabled=config.digest.enabled,
         digest_time=config.digest.time, digest_timezone=config.digest.timezone,
         hourly_summary=any(r.policy.alerts for r in route_settings(config)),
-        retention=config.storage.retention)
+        retention=config.storage.retention, web=web_settings(config))
 
 
 def mail_settings(config: Config, *, to: Sequence[str] | None = None,
                   installation: str = "") -> MailSettings:
     return MailSettings(sender=config.email.sender, to=tuple(to or config.email.to),
                         subject_prefix=config.email.subject_prefix or "",
-                        installation=installation)
+                        installation=installation, desk=desk_links(config))
+
+
+def desk_links(config: Config) -> DeskLinks | None:
+    """The review desk's address and link secret for mails and webhooks; None without a
+    ``[web]`` section."""
+    web = web_settings(config)
+    return DeskLinks(web.base_url, web.secret) if web is not None else None
 
 
 def route_settings(config: Config, installation: str = "") -> tuple[RouteSettings, ...]:

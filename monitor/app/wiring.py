@@ -25,6 +25,7 @@ from monitor.app.settings import (
     pipeline_settings,
     service_settings,
     store_settings,
+    topic_words,
 )
 from monitor.config.model import Config, load_config
 from monitor.extract.pool import Extractor
@@ -35,6 +36,7 @@ from monitor.notify.delivery import Delivery
 from monitor.notify.digest import (
     DigestDraft,
     DigestResult,
+    DigestSettings,
     DigestSkipped,
     render_digest,
     send_digest,
@@ -42,6 +44,7 @@ from monitor.notify.digest import (
 from monitor.notify.settings import RouteSettings
 from monitor.pipeline.articles import ArticleProcessor
 from monitor.pipeline.feed import Pipeline
+from monitor.pipeline.learning import VerdictJudge
 from monitor.store import Store, open_store
 
 Clock = Callable[[], datetime]
@@ -109,6 +112,10 @@ class App:
         made = [m for _, m in await self.make_digests(by_hand=force, empty=force)]
         return made[0] if made and isinstance(made[0], DigestResult) else None
 
+    def digest_settings(self) -> DigestSettings:
+        """The digest's settings for this app's configuration and topics."""
+        return digest_settings(self.config, self.topics)
+
     def render_digest(self, now: datetime) -> DigestDraft:
         """The first route's digest a send at ``now`` would queue, as a mail, composed but
         not written anywhere."""
@@ -157,9 +164,10 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
             delivery = Delivery(delivery_settings(config, store.installation_id()), store,
                                 clock, keeper=keeper)
             settings = pipeline_settings(config)
+            judge = VerdictJudge(store, topic_words(config))
             articles = ArticleProcessor(settings=settings, store=store, fetcher=fetcher,
                                         extractor=extractor, topics=topics, clock=clock,
-                                        keeper=keeper)
+                                        keeper=keeper, judge=judge)
             pipeline = Pipeline(settings, store, fetcher, extractor, articles, clock,
                                 rng or random.Random(), keeper)
             yield App(config, store, fetcher, extractor, topics, delivery, pipeline, clock,

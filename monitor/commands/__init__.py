@@ -87,5 +87,6 @@ def load_all() -> Registry:
         recheck,
         service,
         topics,
+        web,
     )
     return REGISTRY

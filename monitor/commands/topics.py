@@ -1,8 +1,12 @@
-"""``news-monitor topics``: each configured topic, its query, and what it found.
+"""``news-monitor topics``: each configured topic, its query, and what it found; ``topics
+suggest --topic NAME``: query changes proposed from the desk's verdicts.
 
 One block per topic in the configured order: its name (and whether it is disabled), its
 query on one line, how many stories it matched in the last 7 days (counted when a story
-first matched) and its last match with time, title and URL. Read only.
+first matched) and its last match with time, title and URL. ``suggest`` lists words far
+more frequent in stories marked not relevant than in relevant ones as ``NOT`` candidates,
+and words of relevant stories the topic missed as additions, each with how many past
+verdicts it would have changed (``match.learn.suggest``). Read only.
 """
 
 from __future__ import annotations
@@ -14,14 +18,29 @@ from zoneinfo import ZoneInfo
 from monitor.commands import command, opened_store
 from monitor.commands.output import display_zone, show_time
 from monitor.config.model import Config
+from monitor.errors import UsageError
+from monitor.match.learn import Example, suggest
 from monitor.store.topics import TopicActivity
 
 RECENT = timedelta(days=7)
 
 
+def _topics_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.usage = "%(prog)s [-h] [suggest --topic NAME]"
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", prog=parser.prog,
+                                    description="without an ACTION: each topic's activity")
+    suggest = actions.add_parser(
+        "suggest", help="query changes proposed from the desk's verdicts",
+        description="Propose query changes from the review desk's verdicts: NOT candidates "
+                    "and additions, each with how many past verdicts it would have changed.")
+    suggest.add_argument("--topic", metavar="NAME", required=True, help="the topic's name")
+
+
 @command("topics", "list the topics with their query, matches in the last 7 days and the "
-         "last match")
+         "last match; suggest query changes from verdicts", configure=_topics_arguments)
 def topics(args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "action", None) == "suggest":
+        return _suggest(args.topic, config)
     with opened_store(config) as store:
         found = {a.topic: a for a in store.topic_activity(datetime.now(UTC) - RECENT)}
     zone = display_zone(args, config)
@@ -34,6 +53,29 @@ def topics(args: argparse.Namespace, config: Config) -> int:
         print(f"    last match:  {_last(activity, zone)}")
     if not config.topics:
         print("no topics configured; add [[topics]] tables to the config")
+    return 0
+
+
+def _suggest(name: str, config: Config) -> int:
+    if name not in {t.name for t in config.topics}:
+        raise UsageError(f"no topic {name!r}; topics: "
+                         f"{', '.join(t.name for t in config.topics) or 'none'}")
+    with opened_store(config) as store:
+        judged = store.verdict_texts(name)
+    relevant = sum(s.relevant for s in judged)
+    print(f"{name}: {relevant} relevant, {len(judged) - relevant} not relevant "
+          f"(verdicts of the review desk)")
+    examples = [Example(f"{s.title}\n{s.text}", s.relevant, name=s.title, matched=s.matched)
+                for s in judged]
+    proposals = suggest(examples)
+    if not proposals:
+        print("no query change to propose yet: a word must recur in at least 2 judged "
+              "stories of one kind")
+        return 0
+    for item in proposals:
+        change = f"NOT {item.term}" if item.kind == "not" else f"OR {item.term}"
+        print(f"  {change:<28} would have been right for {item.right} verdicts, "
+              f"wrong for {item.wrong}")
     return 0
 
 

@@ -20,7 +20,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor import __version__
 from monitor.config import paths
@@ -28,7 +35,7 @@ from monitor.config.checks import query_problems, raw_duplicates, section
 from monitor.config.problems import format_errors, in_file_order
 from monitor.config.review import Finding, review
 from monitor.config.routes import RouteConfig, raw_route_problems, route_problems, route_secrets
-from monitor.config.secrets import secrets_absent, smtp_password
+from monitor.config.secrets import secrets_absent, smtp_password, web_secret, web_tokens
 from monitor.config.types import (
     ClockTime,
     Duration,
@@ -46,7 +53,8 @@ from monitor.errors import ConfigError
 __all__ = ["Config", "ConfigError", "config_path", "load_config", "parse_duration", "parse_size"]
 
 DEFAULT_CONFIG = Path("config/monitor.toml")
-_RESERVED = frozenset({"state_dir", "smtp_password", "source", "findings", "secrets"})
+_RESERVED = frozenset({"state_dir", "smtp_password", "source", "findings", "secrets",
+                       "web_secret", "web_tokens"})
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -144,6 +152,48 @@ class HttpConfig(_Section):
         return self
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+class WebUserConfig(_Section):
+    name: Name
+    password_hash: str          # from `news-monitor hash-password`
+
+    @field_validator("password_hash")
+    @classmethod
+    def _hashed(cls, value: str) -> str:
+        if not value.startswith("$scrypt$"):
+            raise ValueError("not a password hash: make one with `news-monitor hash-password` "
+                             "(a line starting with $scrypt$)")
+        return value
+
+
+class WebTokenConfig(_Section):
+    name: Name
+    token_file: Path
+
+
+class WebConfig(_Section):
+    """The review desk (``monitor.web``): served by ``run`` when this section is present."""
+
+    listen: str = "127.0.0.1:8080"
+    base_url: HttpUrl = "http://127.0.0.1:8080"
+    secret_file: Path | None = None
+    public_metrics: bool = False        # /metrics without a login
+    users: tuple[WebUserConfig, ...] = ()
+    tokens: tuple[WebTokenConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _guarded(self) -> WebConfig:
+        if not re.match(r"^(\[[0-9a-fA-F:]+\]|[\w.-]+):\d{1,5}$", self.listen):
+            raise ValueError(f"listen: not host:port: {self.listen!r}")
+        if not self.users and self.listen.rpartition(":")[0] not in LOOPBACK:
+            raise ValueError(f"users: the desk listens on {self.listen}, beyond this machine, "
+                             "and has no [[web.users]]: add one (news-monitor hash-password) "
+                             "or listen on 127.0.0.1")
+        return self
+
+
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -158,11 +208,14 @@ class Config(_Section):
     email: EmailConfig = EmailConfig()
     digest: DigestConfig = DigestConfig()
     http: HttpConfig = HttpConfig()
+    web: WebConfig | None = None
     logging: LoggingConfig = LoggingConfig()
     routes: tuple[RouteConfig, ...] = ()
     state_dir: Path = Path("var")
     smtp_password: str | None = Field(default=None, exclude=True, repr=False)
     secrets: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    web_secret: str | None = Field(default=None, exclude=True, repr=False)
+    web_tokens: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
     source: Path | None = None
     findings: tuple[Finding, ...] = Field(default=(), exclude=True)
 
@@ -204,10 +257,14 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         problems += route_problems(config.routes, [t.name for t in config.topics])
         secrets, missing = route_secrets(config.routes, base, env)
         problems += missing
+    web = _web_with_paths(config.web, base) if config and config.web else None
+    web_keys, web_problems = _web_secrets(web, env)
+    problems += web_problems
     if problems or config is None:
         errors = problems + [str(f) for f in findings if f.severity == "error"]
         raise ConfigError(sorted(errors, key=in_file_order), str(path),
                           warnings=[str(f) for f in findings if f.severity == "warning"])
+    config = config.model_copy(update={"web": web, **web_keys})
     return _complete(config, path, env, password, smtp, tuple(findings)).model_copy(
         update={"secrets": secrets})
 
@@ -251,6 +308,24 @@ def _with_paths(smtp: SmtpConfig, base: Path) -> SmtpConfig:
     return smtp.model_copy(update={
         "password_file": paths.resolve(base, smtp.password_file) if smtp.password_file else None,
         "ca_file": paths.resolve(base, smtp.ca_file) if smtp.ca_file else None})
+
+
+def _web_with_paths(web: WebConfig, base: Path) -> WebConfig:
+    """The desk's secret and token files taken from the config's folder."""
+    tokens = tuple(t.model_copy(update={"token_file": paths.resolve(base, t.token_file)})
+                   for t in web.tokens)
+    secret = paths.resolve(base, web.secret_file) if web.secret_file else None
+    return web.model_copy(update={"tokens": tokens, "secret_file": secret})
+
+
+def _web_secrets(web: WebConfig | None, env: Mapping[str, str]) -> tuple[dict[str, Any],
+                                                                          list[str]]:
+    """The desk's secret and API tokens (never in the file), or the problems reading them."""
+    if web is None:
+        return {}, []
+    secret, problems = web_secret(web.secret_file, env)
+    tokens, token_problems = web_tokens([(t.name, t.token_file) for t in web.tokens])
+    return {"web_secret": secret, "web_tokens": tokens}, problems + token_problems
 
 
 def _complete(config: Config, path: Path, env: Mapping[str, str], password: str | None,

@@ -54,3 +54,40 @@ def _read_secret(path: Path, key: str) -> tuple[str | None, list[str]]:
         return path.read_text(encoding="utf-8").strip(), []
     except OSError as exc:
         return None, [f"{key}: cannot read {path}: {exc.strerror}"]
+
+
+WEB_SECRET_ENV = "NEWS_MONITOR_WEB_SECRET"
+WEB_CREDENTIAL = "web-secret"
+
+
+def web_secret(secret_file: Path | None, env: Mapping[str, str]) -> tuple[str | None, list[str]]:
+    """The desk's signing secret: ``[web] secret_file``, ``$NEWS_MONITOR_WEB_SECRET`` or the
+    systemd credential ``web-secret``; None when none is set (the wiring then keeps a random
+    one in the state directory)."""
+    if secret_file is not None:
+        secret, problems = _read_secret(secret_file, "web.secret_file")
+        if secret == "":
+            return None, [f"web.secret_file: {secret_file} is empty"]
+        return secret, problems
+    if env.get(WEB_SECRET_ENV):
+        return env[WEB_SECRET_ENV], []
+    credentials = env.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / WEB_CREDENTIAL).is_file():
+        secret, problems = _read_secret(Path(credentials) / WEB_CREDENTIAL, "web (credential)")
+        return secret or None, problems
+    return None, []
+
+
+def web_tokens(tokens: list[tuple[str, Path]]) -> tuple[dict[str, str], list[str]]:
+    """The API tokens by name, read from their ``token_file``s, or the problems."""
+    found: dict[str, str] = {}
+    problems = []
+    for index, (name, path) in enumerate(tokens):
+        token, trouble = _read_secret(path, f"web.tokens[{index}] ({name!r}).token_file")
+        problems += trouble
+        if token is not None and len(token) < 16:
+            problems.append(f"web.tokens[{index}] ({name!r}).token_file: the token in {path} "
+                            "is shorter than 16 characters")
+        elif token:
+            found[name] = token
+    return found, problems

@@ -27,6 +27,8 @@ from typing import Any, Literal
 from monitor.match.normalise import PART_RE, WORD_RE, fold
 
 THRESHOLD = 0.3          # cosine similarity to a rejected story that holds a story back
+MIN_SHARED = 6           # ... sharing at least this many content words with it (a small
+                         # store's word weights are noisy: two rare shared words are no kin)
 LEAD = 0.05              # ... by at least this much more than to any accepted story
 SECTION_BONUS = 0.1      # added when both stories come from the same outlet section
 MIN_STEM = 4
@@ -108,9 +110,18 @@ class VerdictModel:
             if value > best[example.relevant][0]:
                 best[example.relevant] = (value, i)
         rejected, accepted = best[False], best[True]
-        held = rejected[0] >= self.threshold and rejected[0] >= accepted[0] + LEAD
+        held = (rejected[0] >= self.threshold and rejected[0] >= accepted[0] + LEAD
+                and self._shared(text, rejected[1]) >= MIN_SHARED)
         like = _name(self.examples[rejected[1]]) if rejected[1] >= 0 else ""
         return Judgement(held, round(rejected[0], 3), round(accepted[0], 3), like)
+
+
+    def _shared(self, text: str, index: int) -> int:
+        """How many content words ``text`` shares with the example at ``index``."""
+        if index < 0:
+            return 0
+        words = self._vectorizer.build_analyzer()
+        return len(set(words(text)) & set(words(self.examples[index].text)))
 
 
 def fit(examples: Iterable[Example | tuple[str, bool]], *, background: Sequence[str] = (),

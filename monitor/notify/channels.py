@@ -47,7 +47,7 @@ from monitor.notify.compose import (
     local_short,
 )
 from monitor.notify.mailer import Mailer
-from monitor.notify.render import reasons, safe_link, score_word
+from monitor.notify.render import desk_links, reasons, safe_link, score_word
 from monitor.notify.settings import RouteSettings
 
 log = logging.getLogger(__name__)
@@ -117,8 +117,9 @@ class EmailChannel:
                             route=self.route.name, channel="email")
 
 
-def story_document(delta: Delta, route: RouteSettings) -> dict[str, Any]:
-    """A story as webhooks carry it: plain values only, times in ISO 8601 UTC."""
+def story_document(delta: Delta, route: RouteSettings, now: datetime) -> dict[str, Any]:
+    """A story as webhooks carry it: plain values only, times in ISO 8601 UTC; with a review
+    desk, its page and the signed "Nicht relevant" link."""
     story: dict[str, Any] = {
         "title": delta.title, "url": safe_link(delta.url), "outlet": delta.source,
         "topic": delta.topic, "kind": delta.kind,
@@ -128,6 +129,9 @@ def story_document(delta: Delta, route: RouteSettings) -> dict[str, Any]:
         "explanation": [r.plain() for r in reasons(delta)],
         "cluster_outlets": [delta.source, *delta.also_reported_by],
     }
+    view_url, dismiss_url = desk_links(delta, route.mail.desk, now)
+    if view_url:
+        story["review_url"], story["not_relevant_url"] = view_url, dismiss_url
     if delta.diff is not None:
         story["diff"] = {"added_words": delta.diff.added_words,
                          "removed_words": delta.diff.removed_words,
@@ -143,19 +147,19 @@ class WebhookChannel:
 
     def alert(self, delta: Delta, key: str, now: datetime) -> OutgoingMail:
         document = {"event": delta.kind, "topic": delta.topic,
-                    "story": story_document(delta, self.route)}
+                    "story": story_document(delta, self.route, now)}
         return self._message("alert", key, delta.title, document, now)
 
     def summary(self, deltas: Sequence[Delta], key: str, now: datetime) -> OutgoingMail:
         document = {"event": "summary",
-                    "stories": [story_document(d, self.route) for d in deltas]}
+                    "stories": [story_document(d, self.route, now) for d in deltas]}
         return self._message("summary", key, f"Sammelmeldung: {len(deltas)}", document, now)
 
     def digest(self, data: DigestData, key: str, now: datetime) -> OutgoingMail:
         topics = [{"topic": t.topic,
-                   "new": [story_document(d, self.route) for d in t.new],
-                   "updated": [story_document(d, self.route) for d in t.updated],
-                   "margin": [story_document(d, self.route) for d in t.margin]}
+                   "new": [story_document(d, self.route, now) for d in t.new],
+                   "updated": [story_document(d, self.route, now) for d in t.updated],
+                   "margin": [story_document(d, self.route, now) for d in t.margin]}
                   for t in data.topics]
         document = {"event": "digest", "topics": topics,
                     "period_start": data.period_start.isoformat() if data.period_start else None,
@@ -243,6 +247,9 @@ class AppriseChannel:
         found = reasons(delta, limit=1)
         if found:
             lines.append(f"Warum: {found[0].plain()}")
+        view_url, _ = desk_links(delta, self.route.mail.desk, now)
+        if view_url:
+            lines.append(f"Ansehen: {view_url}")
         return self._message("alert", key, title, "\n".join(lines))
 
     def summary(self, deltas: Sequence[Delta], key: str, now: datetime) -> OutgoingMail:

@@ -46,7 +46,7 @@ from monitor.notify.render import (
     local_time,
     make_environment,
 )
-from monitor.notify.settings import MailSettings
+from monitor.notify.settings import DeskLinks, MailSettings
 
 MailKind = Literal["alert", "summary", "digest", "test"]
 SILENT_AFTER = timedelta(days=3)
@@ -95,6 +95,8 @@ class TopicView:
     new: tuple[DeltaView, ...]
     updated: tuple[DeltaView, ...]
     margin: tuple[DeltaView, ...] = ()
+    backfill: tuple[DeltaView, ...] = ()   # found by backfill: "Nachträglich gefunden"
+    held: tuple[DeltaView, ...] = ()       # "Wahrscheinlich nicht relevant" (verdicts)
 
 
 def compose_alert(delta: Delta, settings: MailSettings, *, now: datetime, message_id: str,
@@ -103,7 +105,7 @@ def compose_alert(delta: Delta, settings: MailSettings, *, now: datetime, messag
     source = source_label or delta.source
     label = "Aktualisiert: " if delta.kind == "updated" else ""
     subject = f"{label}{clean_header_value(delta.title)} — {clean_header_value(source)}"
-    context = {"view": delta_view(delta), "tz": DEFAULT_TZ}
+    context = {"view": delta_view(delta, desk=settings.desk, now=now), "tz": DEFAULT_TZ}
     thread = delta.thread_id if delta.kind == "updated" else ""
     return build_mail(settings, kind="alert", subject=subject_line(settings, delta.topic, subject),
                       bodies=render_pair("alert", context), now=now, message_id=message_id,
@@ -118,7 +120,8 @@ def compose_summary(deltas: Sequence[Delta], settings: MailSettings, *, now: dat
     count = len(deltas)
     noun = "Meldung" if count == 1 else "Meldungen"
     subject = f"Sammelmeldung: {count} {noun} ({local_short(now)})"
-    context = {"views": delta_views(deltas), "topics": topics, "tz": DEFAULT_TZ,
+    context = {"views": delta_views(deltas, desk=settings.desk, now=now), "topics": topics,
+               "tz": DEFAULT_TZ,
                "when": local_short(now)}
     return build_mail(settings, kind="summary", subject=subject_line(settings, fallback, subject),
                       bodies=render_pair("summary", context), now=now, message_id=message_id)
@@ -137,7 +140,7 @@ def compose_test(settings: MailSettings, *, now: datetime, message_id: str,
 def compose_digest(data: DigestData, settings: MailSettings, *, now: datetime,
                    message_id: str) -> tuple[OutgoingMail, str]:
     """The digest mail and the standalone HTML document for the archive."""
-    context = digest_context(data)
+    context = digest_context(data, desk=settings.desk, now=now)
     text, html = render_pair("digest", context)
     topic = data.topics[0].topic if len(data.topics) == 1 else "news-monitor"
     subject = subject_line(settings, topic, _digest_subject(context))
@@ -151,11 +154,14 @@ def render_digest_text(data: DigestData) -> str:
     return make_environment().get_template("digest.txt.j2").render(digest_context(data))
 
 
-def digest_context(data: DigestData) -> dict[str, Any]:
-    """What the digest templates read: topics, totals, source health and counts."""
-    topics = tuple(_topic_view(t, data.timezone) for t in data.topics)
+def digest_context(data: DigestData, *, desk: DeskLinks | None = None,
+                   now: datetime | None = None) -> dict[str, Any]:
+    """What the digest templates read: topics, totals, source health and counts; with
+    ``desk``, each story's links into the review desk (signed at ``now``)."""
+    topics = tuple(_topic_view(t, data.timezone, desk, now) for t in data.topics)
     total_new = sum(len(t.new) for t in topics)
     total_updated = sum(len(t.updated) for t in topics)
+    total_backfill = sum(len(t.backfill) for t in topics)
     return {
         "tz": data.timezone,
         "start": local_time(data.period_start, data.timezone),
@@ -164,7 +170,8 @@ def digest_context(data: DigestData) -> dict[str, Any]:
         "topics": topics,
         "total_new": total_new,
         "total_updated": total_updated,
-        "empty": total_new + total_updated == 0,
+        "total_backfill": total_backfill,
+        "empty": total_new + total_updated + total_backfill == 0,
         "failing": _failing(data.health, data.timezone),
         "silent": _silent(data.health, data.period_end, data.timezone),
         "extraction": _labelled(data.extraction_problems, EXTRACTION_LABELS),
@@ -172,13 +179,20 @@ def digest_context(data: DigestData) -> dict[str, Any]:
     }
 
 
-def _topic_view(topic: TopicDigest, tz: str) -> TopicView:
+def _topic_view(topic: TopicDigest, tz: str, desk: DeskLinks | None,
+                now: datetime | None) -> TopicView:
     new = sorted(topic.new, key=lambda d: (-d.score, d.detected_at))
     updated = sorted(topic.updated, key=lambda d: d.detected_at, reverse=True)
     margin = sorted(topic.margin, key=lambda d: (-d.score, d.detected_at))
-    return TopicView(topic=topic.topic, new=delta_views(new, tz=tz),
-                     updated=delta_views(updated, tz=tz, context=6, max_changes=6),
-                     margin=delta_views(margin, tz=tz))
+
+    def views(deltas: Sequence[Delta], context: int = 25,
+              max_changes: int = 40) -> tuple[DeltaView, ...]:
+        return delta_views(deltas, tz=tz, context=context, max_changes=max_changes, desk=desk,
+                           now=now)
+
+    return TopicView(topic=topic.topic, new=views([d for d in new if not d.backfill]),
+                     updated=views(updated, context=6, max_changes=6), margin=views(margin),
+                     backfill=views([d for d in new if d.backfill]), held=views(topic.held))
 
 
 def _failing(health: tuple[FeedHealth, ...], tz: str) -> tuple[dict[str, Any], ...]:

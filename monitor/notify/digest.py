@@ -182,8 +182,9 @@ def _topics(events: Sequence[Delta], names: Sequence[str]) -> tuple[TopicDigest,
     ordered = list(names) + sorted(set(by_topic) - set(names))
     return tuple(TopicDigest(
         topic=name,
-        new=tuple(sorted((e for e in by_topic[name] if e.kind == "new"),
+        new=tuple(sorted((e for e in by_topic[name] if e.kind == "new" and not e.held),
                          key=lambda e: -e.score)),
+        held=tuple(e for e in by_topic[name] if e.kind == "new" and e.held),
         updated=tuple(e for e in by_topic[name] if e.kind == "updated"),
         margin=tuple(e for e in by_topic[name] if e.kind == "margin"))
         for name in ordered)

@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from monitor.deltas.diff import trim_segments
+from monitor.links import story_link, verdict_link
 from monitor.models import Delta, DiffOp, Hit, WordDiff
 from monitor.notify.headers import one_line
+from monitor.notify.settings import DeskLinks
 
 DEFAULT_TZ = "Europe/Berlin"
 FIELD_LABELS = {"title": "Titel", "summary": "Teaser", "text": "Text"}
@@ -53,6 +55,8 @@ class DeltaView:
     reasons: tuple[Reason, ...] = ()
     snippet: str = ""          # the teaser without the title or the site's breadcrumb
     also_updated: bool = False  # a new story that changed since: it carries that change
+    view_url: str = ""          # "Ansehen": the story on the review desk
+    dismiss_url: str = ""       # "Nicht relevant": the signed link (confirmed on the desk)
 
 
 @functools.cache
@@ -127,9 +131,21 @@ def diff_view(diff: WordDiff | None, *, context: int,
     return tuple((op, text.strip()) for op, text in trimmed if text.strip())
 
 
+def desk_links(delta: Delta, desk: DeskLinks | None,
+               now: datetime | None) -> tuple[str, str]:
+    """The story's "Ansehen" and "Nicht relevant" links into the review desk; empty when no
+    desk is served (or the story is no longer stored)."""
+    if desk is None or now is None or delta.article_id is None:
+        return "", ""
+    return (story_link(desk.base_url, delta.article_id),
+            verdict_link(desk.base_url, desk.secret, delta.article_id, delta.topic, now))
+
+
 def delta_view(delta: Delta, *, tz: str = DEFAULT_TZ, context: int = 25,
-               max_changes: int = 40) -> DeltaView:
+               max_changes: int = 40, desk: DeskLinks | None = None,
+               now: datetime | None = None) -> DeltaView:
     link = safe_link(delta.url)
+    view_url, dismiss_url = desk_links(delta, desk, now)
     return DeltaView(
         delta=delta,
         kind_label="Neu" if delta.kind == "new" else "Aktualisiert",
@@ -145,15 +161,21 @@ def delta_view(delta: Delta, *, tz: str = DEFAULT_TZ, context: int = 25,
         reasons=reasons(delta),
         snippet=clean_snippet(delta.summary, delta.title),
         also_updated=delta.kind == "new" and delta.diff is not None,
+        view_url=view_url, dismiss_url=dismiss_url,
     )
 
 
 def delta_views(deltas: Sequence[Delta], *, tz: str = DEFAULT_TZ, context: int = 25,
-                max_changes: int = 40) -> tuple[DeltaView, ...]:
-    return tuple(delta_view(d, tz=tz, context=context, max_changes=max_changes) for d in deltas)
+                max_changes: int = 40, desk: DeskLinks | None = None,
+                now: datetime | None = None) -> tuple[DeltaView, ...]:
+    return tuple(delta_view(d, tz=tz, context=context, max_changes=max_changes, desk=desk,
+                            now=now) for d in deltas)
 
 
-SCORE_WORDS = ((0.8, "stark"), (0.5, "mittel"), (0.0, "schwach"))
+# The aboutness score (monitor.match.about) runs from 0 to 13: up to 6 for how often and
+# where the weaker side of the topic is named, up to 6 for sentences naming every side, up
+# to 1 for the share of the text around them.
+SCORE_WORDS = ((8.0, "stark"), (4.5, "mittel"), (0.0, "schwach"))
 PART_LABELS = {"title": "Titel", "summary": "Teaser", "text": "Text"}
 PART_ORDER = ("title", "summary", "text")
 EXCERPT_CHARS = 90
@@ -198,11 +220,11 @@ def reasons(delta: Delta, limit: int = 3) -> tuple[Reason, ...]:
     for part in PART_ORDER:
         hits = [h for h in delta.hits if h.field == part]
         if hits:
-            lines.append(_reason(part, hits))
+            lines.append(_reason(part, hits, delta.title))
     return tuple(lines[:limit])
 
 
-def _reason(part: str, hits: Sequence[Hit]) -> Reason:
+def _reason(part: str, hits: Sequence[Hit], title: str) -> Reason:
     names: list[str] = []
     for hit in hits:
         for marked, text in hit_parts(hit):
@@ -211,6 +233,9 @@ def _reason(part: str, hits: Sequence[Hit]) -> Reason:
                 names.append(name)
     best = max(hits, key=lambda h: len(h.marks))
     excerpt = () if part == "title" else _excerpt(best)
+    shown = one_line("".join(text for _, text in excerpt)).lstrip("… ")
+    if title and shown.casefold().startswith(one_line(title)[:40].casefold()):
+        excerpt = ()                  # the text's copy of the headline: shown already
     return Reason(PART_LABELS.get(part, part), tuple(names[:4]), _closeness(best), excerpt)
 
 

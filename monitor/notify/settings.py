@@ -7,7 +7,7 @@ every mail come from here and never from feed data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Literal
 
@@ -26,11 +26,21 @@ class MailSettings:
     subject_prefix: str = ""
     list_id: str = "news-monitor.localhost"
     installation: str = ""   # this installation's random id: Message-IDs carry it
+    desk: DeskLinks | None = None   # the review desk's links, when one is served
 
     @property
     def domain(self) -> str:
         """The sender's domain, the right-hand side of every Message-ID we set."""
         return parseaddr(self.sender)[1].rpartition("@")[2] or "news-monitor.invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class DeskLinks:
+    """Where the review desk is (``[web] base_url``) and the secret that signs its "Nicht
+    relevant" links: every alert, digest entry and webhook story links to the desk."""
+
+    base_url: str
+    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +61,6 @@ class RouteSettings:
     url: str = ""
     secret: str = ""
     timeout: float = 15.0
-    review_base: str = ""    # the review desk's address, for links; "" when none is served
 
 
 @dataclass(frozen=True, slots=True)

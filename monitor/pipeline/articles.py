@@ -44,6 +44,12 @@ from monitor.store.records import (
 log = logging.getLogger(__name__)
 
 
+class HeldBack(Protocol):
+    """Learning from the desk's verdicts (``pipeline.learning.VerdictJudge``)."""
+
+    def held_back(self, topic: str, title: str, text: str, section: str = "") -> str: ...
+
+
 class ArticleStore(Protocol):
     """The store as the article stage uses it."""
 
@@ -97,8 +103,10 @@ class ArticleProcessor:
 
     def __init__(self, *, settings: PipelineSettings, store: ArticleStore, fetcher: Fetcher,
                  extractor: Extractor, topics: Sequence[Topic],
-                 clock: Callable[[], datetime], keeper: LeaseKeeper | None = None) -> None:
+                 clock: Callable[[], datetime], keeper: LeaseKeeper | None = None,
+                 judge: HeldBack | None = None) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
+        self.judge = judge
         self.extractor, self.topics, self.clock = extractor, topics, clock
         self.keeper = keeper
         self.pages = PageClaims(store, clock, settings.page_wait)
@@ -233,7 +241,7 @@ class ArticleProcessor:
         body = (page.text if page.status == "ok" else "") or source.summary
         sig = cluster.signature(body)
         events = tuple(e for r in results if r.matched
-                       for e in self._events(article_id, r, title, body))
+                       for e in self._events(article_id, r, title, body, source.name))
         if first:    # below the threshold with the query holding: for the digest only
             events += tuple(NewEvent("margin", r.topic, r.score, r.hits)
                             for r in results if r.margin)
@@ -253,13 +261,14 @@ class ArticleProcessor:
         return EntryResult(key, title, outcome.url, page.status, matched, told)
 
     def _events(self, article_id: int, result: MatchResult, title: str,
-                text: str) -> list[NewEvent]:
+                text: str, outlet: str = "") -> list[NewEvent]:
         """``new`` on the first match (the store drops it for wire copy of an alerted story),
         ``updated`` on a material change since the last alerted revision (for attached wire
         copy: since the revision it attached with)."""
         previous = self.store.baseline_revision(article_id, result.topic)
         if previous is None:
-            return [NewEvent("new", result.topic, result.score, result.hits)]
+            held = self.judge.held_back(result.topic, title, text, outlet) if self.judge else ""
+            return [NewEvent("new", result.topic, result.score, result.hits, held=held)]
         if previous.text_hash == deltas.text_hash(title, text):
             return []
         diff = deltas.word_diff(previous.title, previous.text, title, text)

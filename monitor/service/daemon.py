@@ -3,9 +3,11 @@
 Opens the app, counts itself among the live daemons of the store (``App.presence``: the
 feeds are shared among them), installs the periodic jobs (poll due feeds, re-check recent
 articles, flush the outbox, the daily digest, the hourly summary, housekeeping; the last
-three run in one daemon of several, under a job lease), speaks the systemd notify
+three run in one daemon of several, under a job lease; with ``[web]`` also the desk's
+search index), speaks the systemd notify
 protocol (READY, STATUS, WATCHDOG from the event loop itself, RELOADING, STOPPING), serves
-/metrics and /healthz when configured, reloads the config on SIGHUP (a broken one is refused
+/metrics and /healthz when configured and the review desk with ``[web]`` (both on uvicorn in
+this event loop), reloads the config on SIGHUP (a broken one is refused
 and the old one keeps running) and stops gracefully on SIGTERM/SIGINT.
 """
 
@@ -25,11 +27,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.app.settings import ServiceSettings
 from monitor.app.wiring import App, Setup, load_setup, open_app
 from monitor.errors import ConfigError
+from monitor.match import Normaliser
 from monitor.notify.digest import DigestSkipped
-from monitor.service.http import start_http
+from monitor.service.http import HttpServer, start_http
 from monitor.service.metrics import Metrics, measure_loop_lag
 from monitor.service.scheduler import Job, Scheduler
 from monitor.service.sdnotify import Notifier
+from monitor.web.app import desk_app
+from monitor.web.searching import refresh as refresh_search
+from monitor.web.server import serve_asgi
+from monitor.web.state import Desk, DeskParts
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,7 @@ class Service:
         self.reload_event = asyncio.Event()
         self.app: App | None = None
         self.scheduler: Scheduler | None = None
+        self.normaliser = Normaliser()       # the desk's search index, in the matcher's words
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -65,24 +73,36 @@ class Service:
         if interval:
             helpers.append(asyncio.create_task(
                 self.notifier.watchdog_loop(interval, self.stop_event)))
-        server = await self._start_http()
+        servers = await self._start_http()
         try:
             while not self.stop_event.is_set():
                 await self._run_config()
         finally:
             for task in helpers:
                 task.cancel()
-            if server is not None:
+            for server in servers:
                 server.close()
+            for server in servers:
+                await server.wait_closed()
             self.notifier.stopping("stopped")
         log.info("service status=stopped")
         return 0
 
-    async def _start_http(self) -> asyncio.Server | None:
-        listen = self.setup.service.listen
-        if not listen:
-            return None
-        return await start_http(listen, self.metrics, self.health)
+    async def _start_http(self) -> list[HttpServer]:
+        """The desk on ``[web] listen`` and the open endpoint on ``[http] listen``."""
+        servers = []
+        settings = self.setup.service
+        if settings.web is not None:
+            desk = Desk(settings.web, self._desk_parts, self.health, self.metrics.registry,
+                        normaliser=self.normaliser)
+            servers.append(await serve_asgi(settings.web.listen, desk_app(desk)))
+        if settings.listen:
+            servers.append(await start_http(settings.listen, self.metrics, self.health))
+        return servers
+
+    def _desk_parts(self) -> DeskParts | None:
+        app = self.app
+        return None if app is None else DeskParts(app.store, app.topics, app.digest_settings())
 
     async def _run_config(self) -> None:
         """Run with the current config until stopped or a good new config is loaded."""
@@ -138,6 +158,8 @@ class Service:
         if settings.digest_enabled:
             jobs.append(Job("digest", lambda: self._digest(app), digest_trigger(settings),
                             start_now=False))
+        if settings.web is not None:
+            jobs.append(Job("search-index", lambda: self._index(app), IntervalTrigger(minutes=1)))
         if settings.hourly_summary:
             jobs.append(Job("summary", lambda: self._summary(app),
                             CronTrigger(minute=0, timezone="UTC"), start_now=False))
@@ -148,6 +170,10 @@ class Service:
         report = await app.delivery.send_hourly_summary()
         for _ in range(report.sent):
             self.metrics.mail_sent("summary")
+
+    async def _index(self, app: App) -> None:
+        """The desk's search index brought up to the newest stored revisions."""
+        await asyncio.to_thread(refresh_search, app.store, self.normaliser)
 
     async def _poll(self, app: App) -> None:
         outcomes = await app.pipeline.run_cycle(due_only=True)

@@ -28,6 +28,7 @@ from monitor.models import Delta, alert_message_id, route_scoped
 from monitor.store.dialect import insert_ignore
 from monitor.store.records import RouteMode, RoutePolicy
 from monitor.store.schema import folds, outbox
+from monitor.store.verdicts import muted_events
 
 log = logging.getLogger(__name__)
 HOUR = timedelta(hours=1)
@@ -66,8 +67,13 @@ def alerts_queued(conn: Connection, since: datetime, route: str) -> int:
 def queue_alerts(conn: Connection, deltas: Sequence[Delta], routes: Sequence[RoutePolicy], *,
                  at: datetime) -> int:
     """Queues or folds the deliveries of ``deltas`` for every route, in the caller's
-    transaction; returns how many outbox rows were new."""
-    return sum(_queue_route(conn, deltas, route, at) for route in routes if route.alerts)
+    transaction; returns how many outbox rows were new. A story or outlet muted on the
+    review desk (``store.verdicts``) alerts no route."""
+    if not deltas or not any(route.alerts for route in routes):
+        return 0
+    muted = muted_events(conn, [d.id for d in deltas])
+    wanted = [d for d in deltas if d.id not in muted and not d.held]
+    return sum(_queue_route(conn, wanted, route, at) for route in routes if route.alerts)
 
 
 def _queue_route(conn: Connection, deltas: Sequence[Delta], route: RoutePolicy,

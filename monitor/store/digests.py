@@ -34,6 +34,7 @@ from monitor.store.outbox import insert_mails
 from monitor.store.records import DigestRow, JobClaim
 from monitor.store.schema import digest_items, digests, events, jobs, outbox, revisions
 from monitor.store.tombstones import chunks
+from monitor.store.verdicts import not_dismissed
 
 log = logging.getLogger(__name__)
 # extract statuses that fell back to the feed summary (not "ok", not "summary_only")
@@ -80,7 +81,7 @@ class DigestsMixin(StoreBase):
             stale = _stale_digest_ids(conn, until, route)
             taken = select(digest_items.c.event_id).where(
                 digest_items.c.route == route, digest_items.c.digest_id.not_in(stale))
-            where = [events.c.id.not_in(taken), events.c.detected_at <= until]
+            where = [events.c.id.not_in(taken), events.c.detected_at <= until, not_dismissed()]
             if topics is not None:
                 where.append(events.c.topic.in_(list(topics)))
             return load_deltas(conn, *where, order=OLDEST_FIRST)

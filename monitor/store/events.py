@@ -44,7 +44,8 @@ def _delta(row: Row[Any], sources: list[str]) -> Delta:
         source=row.source, published=row.published, detected_at=row.detected_at,
         score=row.score, hits=hits_from_json(row.hits), summary=row.summary,
         diff=diff_from_json(row.diff), also_reported_by=others,
-        cluster_size=max(len(sources), 1), thread_id=row.thread_id)
+        cluster_size=max(len(sources), 1), thread_id=row.thread_id,
+        article_id=row.article_id, backfill=bool(row.backfill), held=row.held or "")
 
 
 def load_deltas(conn: Connection, *where: Any,

@@ -13,12 +13,14 @@ import socket
 
 from monitor.store.articles import ArticlesMixin
 from monitor.store.db import Database
+from monitor.store.desk import DeskMixin
 from monitor.store.dialect import create_store_engine, integrity_problems, optimize
 from monitor.store.digests import DigestsMixin
 from monitor.store.entries import EntriesMixin
 from monitor.store.events import EventsMixin
 from monitor.store.feeds import FeedsMixin
 from monitor.store.jobs import JobsMixin
+from monitor.store.learning import LearningMixin
 from monitor.store.leases import release_dead
 from monitor.store.meta import MetaMixin
 from monitor.store.migrations import apply_migrations
@@ -27,7 +29,9 @@ from monitor.store.outcome import OutcomeMixin
 from monitor.store.rechecks import RechecksMixin
 from monitor.store.retention import RetentionMixin
 from monitor.store.schema import articles, feeds, jobs, outbox
+from monitor.store.search import SearchMixin
 from monitor.store.topics import TopicsMixin
+from monitor.store.verdicts import VerdictsMixin
 
 log = logging.getLogger(__name__)
 _DETAIL_CHARS = 300
@@ -36,7 +40,7 @@ LEASE_SECONDS = 30.0      # a claim's lease, renewed while its work runs
 
 class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
             RetentionMixin, OutboxMixin, DigestsMixin, TopicsMixin, RechecksMixin, JobsMixin,
-            MetaMixin):
+            MetaMixin, VerdictsMixin, SearchMixin, DeskMixin, LearningMixin):
     """The store. Every method runs in (and commits) its own transaction."""
 
     def __init__(self, db: Database, owner: str, lease_seconds: float = LEASE_SECONDS) -> None:

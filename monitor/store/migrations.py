@@ -16,16 +16,21 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from monitor.errors import StoreError
+from monitor.store import search  # noqa: F401  (the search index's DDL, made with its table)
 from monitor.store.dialect import lock_for_migrations
 from monitor.store.schema import (
     digest_items,
     digests,
+    events,
     folds,
     jobs,
     meta,
     metadata,
     outbox,
+    revisions,
     schema_migrations,
+    search_text,
+    verdicts,
 )
 
 log = logging.getLogger(__name__)
@@ -89,11 +94,35 @@ def _routes(conn: Connection) -> None:
                       "WHERE i.route = d.route AND i.event_id = e.id)"))
 
 
+def _desk(conn: Connection) -> None:
+    """The review desk: ``verdicts``, the search index (``search_text`` and, on SQLite, its
+    FTS5 table), ``events.backfill`` and an index for the digest's count of extraction
+    problems. Each part is skipped when already there."""
+    inspector = inspect(conn)
+    for table in (verdicts, search_text):
+        if not inspector.has_table(table.name):
+            table.create(conn)
+    if "ix_revisions_status_fetched" not in {i["name"] for i in
+                                             inspector.get_indexes(revisions.name)}:
+        next(i for i in revisions.indexes if i.name == "ix_revisions_status_fetched").create(conn)
+    if "backfill" not in {c["name"] for c in inspector.get_columns(events.name)}:
+        conn.execute(text("ALTER TABLE events ADD COLUMN backfill BOOLEAN NOT NULL "
+                          "DEFAULT FALSE"))
+
+
+def _held(conn: Connection) -> None:
+    """Learning from verdicts: ``events.held``, why a story was held back from alerts."""
+    if "held" not in {c["name"] for c in inspect(conn).get_columns(events.name)}:
+        conn.execute(text("ALTER TABLE events ADD COLUMN held TEXT"))
+
+
 MIGRATIONS: tuple[tuple[int, Step], ...] = (
     (1, _baseline),
     (2, _outbox_event),
     (3, _leases_and_digest_identity),
     (4, _routes),
+    (5, _desk),
+    (6, _held),
 )
 
 

@@ -104,7 +104,7 @@ def _event(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) 
            "hits": hits_to_json(ev.hits), "diff": diff_to_json(ev.diff), "url": o.url,
            "title": o.title, "summary": o.summary, "source": o.source,
            "published": o.published, "detected_at": o.fetched_at,
-           "thread_id": _thread_id(conn, o, ev, revision_id)}
+           "thread_id": _thread_id(conn, o, ev, revision_id), "held": ev.held or None}
     stmt = insert_ignore(conn, events, ["article_id", "topic", "revision_id", "kind"])
     new_id = conn.scalar(stmt.values(**row).returning(events.c.id))
     return None if new_id is None else int(new_id)

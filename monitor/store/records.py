@@ -60,6 +60,7 @@ class NewEvent:
     hits: tuple[Hit, ...]
     diff: WordDiff | None = None
     prev_revision_id: int | None = None
+    held: str = ""     # why the desk's verdicts hold it back from alerts ("" alerts as usual)
 
 
 @dataclass(frozen=True)

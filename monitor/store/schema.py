@@ -128,6 +128,8 @@ revisions = Table(
     Column("text_hash", String(128), nullable=False),
     Column("fetched_at", UTCDateTime, nullable=False),
     Column("extract_status", String(50), nullable=False),
+    # the digest's count of pages that fell back to the summary, by why (migration 5)
+    Index("ix_revisions_status_fetched", "extract_status", "fetched_at"),
     **_AUTO,
 )
 
@@ -198,6 +200,10 @@ events = Table(
     Column("detected_at", UTCDateTime, nullable=False),
     Column("thread_id", String(300), nullable=False),
     Column("digest_id", Integer, ForeignKey("digests.id", ondelete="SET NULL")),
+    # Why learning from the desk's verdicts held it back from alerts (migration 6).
+    Column("held", Text),
+    # Found by a backfill over stored articles (migration 5): digest only, never an alert.
+    Column("backfill", Boolean, nullable=False, server_default="0", default=False),
     UniqueConstraint("article_id", "topic", "revision_id", "kind", name="uq_events_identity"),
     Index("ix_events_detected", "detected_at"),
     Index("ix_events_digest", "digest_id"),
@@ -254,4 +260,32 @@ tombstones = Table(
     Column("feed_id", Integer, primary_key=True, autoincrement=False),  # 0 for urls
     Column("value", Text, primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The desk's verdicts on a story for a topic (migration 5): "relevant", "not_relevant",
+# "mute" (the story alerts no more) or "mute_outlet" (``outlet`` alerts no more for the
+# topic); with who said so and when. Recording one twice keeps the first.
+verdicts = Table(
+    "verdicts", metadata, _id(),
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("verdict", String(20), nullable=False),
+    Column("outlet", String(200), nullable=False, server_default=""),
+    Column("user_name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("article_id", "topic", "verdict", name="uq_verdicts_identity"),
+    Index("ix_verdicts_topic_outlet", "topic", "verdict", "outlet"),
+    **_AUTO,
+)
+
+# The searchable text of each article's latest revision (migration 5): its words as the
+# matcher normalises them (folded lemmas). SQLite searches it through the FTS5 table
+# ``search_fts`` kept in step by triggers; PostgreSQL through a tsvector index.
+search_text = Table(
+    "search_text", metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"),
+           primary_key=True, autoincrement=False),
+    Column("revision_id", Integer, nullable=False),
+    Column("lemmas", Text, nullable=False),
 )
