@@ -5,6 +5,7 @@ with the reason."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from monitor.models import MatchResult
 from monitor.store.records import NewEvent
@@ -33,3 +34,18 @@ def test_the_story_page_says_why_a_topic_missed_and_what_was_held_back(
     assert "Warum nicht: " in page and "Gemeinschaftsunternehmen" in page.split("Warum nicht: ")[1]
     assert "nach Ihren Bewertungen zurückgehalten" in page
     assert "ähnlich wie „Tarifstreit im Nahverkehr“" in page
+
+
+def test_the_topics_page_proposes_query_changes_from_the_verdicts(live_desk: LiveDesk) -> None:
+    store = live_desk.store
+    with client(live_desk) as c:
+        login(c, live_desk)
+        assert "Vorschläge aus den Urteilen" not in c.get("/topics").text
+        for story in (STORIES[0], STORIES[2]):     # both now tell of subsidies
+            article = live_desk.ids[story.slug]
+            store.save_outcome(outcome(article, story, NOW, kind="updated", text=story.text
+                                       + " Die Landesregierung fördert das Werk mit Subventionen."))
+            store.record_verdict(article, "joint-ventures", "not_relevant", user="anna", at=NOW)
+        page = c.get("/topics").text
+    assert "Vorschläge aus den Urteilen" in page
+    assert re.search(r"<code>NOT \w+</code>: hätte 2 Urteile bestätigt, 0 widersprochen", page)

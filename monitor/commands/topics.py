@@ -19,7 +19,8 @@ from monitor.commands import command, opened_store
 from monitor.commands.output import display_zone, show_time
 from monitor.config.model import Config
 from monitor.errors import UsageError
-from monitor.match.learn import Example, suggest
+from monitor.match.learn import suggest
+from monitor.pipeline.learning import verdict_examples
 from monitor.store.topics import TopicActivity
 
 RECENT = timedelta(days=7)
@@ -65,9 +66,7 @@ def _suggest(name: str, config: Config) -> int:
     relevant = sum(s.relevant for s in judged)
     print(f"{name}: {relevant} relevant, {len(judged) - relevant} not relevant "
           f"(verdicts of the review desk)")
-    examples = [Example(f"{s.title}\n{s.text}", s.relevant, name=s.title, matched=s.matched)
-                for s in judged]
-    proposals = suggest(examples)
+    proposals = suggest(verdict_examples(judged))
     if not proposals:
         print("no query change to propose yet: a word must recur in at least 2 judged "
               "stories of one kind")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from monitor.match.learn import Example, VerdictModel, fit
+from monitor.match.learn import Example, TermSuggestion, VerdictModel, fit, suggest
 from monitor.store.learning import JudgedStory
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,18 @@ class VerdictJudge:
         judged = self.store.verdict_texts(topic)
         if not any(not story.relevant for story in judged):
             return None
-        examples = [Example(f"{s.title}\n{s.text}", s.relevant, name=s.title,
-                            section=s.source, matched=s.matched) for s in judged]
+        examples = verdict_examples(judged)
         log.info("verdict_model topic=%s verdicts=%d", topic, len(examples))
         return fit(examples, background=self.store.background_texts(),
                    topic_words=self.topic_words.get(topic, ()))
+
+
+def verdict_examples(judged: Sequence[JudgedStory]) -> list[Example]:
+    """The desk's judged stories as examples for ``match.learn``."""
+    return [Example(f"{s.title}\n{s.text}", s.relevant, name=s.title, section=s.source,
+                    matched=s.matched) for s in judged]
+
+
+def suggestions(store: LearningStore, topic: str) -> list[TermSuggestion]:
+    """Query changes the topic's verdicts propose (``match.learn.suggest``)."""
+    return suggest(verdict_examples(store.verdict_texts(topic)))

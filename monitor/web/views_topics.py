@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from monitor.errors import QueryError
+from monitor.pipeline.learning import suggestions
 from monitor.web.pages import page
 from monitor.web.security import checked_form
 from monitor.web.state import desk_of, parts_of
@@ -34,6 +35,7 @@ def _overview(request: Request, **extra: Any) -> Response:
     activity = {a.topic: a for a in parts.store.topic_activity(desk.now() - timedelta(days=7))}
     context: dict[str, Any] = {"topics": parts.topics, "activity": activity,
                "counts": parts.store.verdict_counts(), "run": None, "error": "",
+               "suggested": {t.name: suggestions(parts.store, t.name) for t in parts.topics},
                "draft_name": "", "draft_query": "", "days": 30, "message": ""}
     context.update(extra)
     return page(request, "topics.html.j2", status=200, **context)
