@@ -101,6 +101,15 @@ def test_each_route_gets_exactly_its_topics_events(
                     "Neu: Mittelständler setzen auf Wasserstoff in der Produktion"]
     assert all("Wirtschaftskurier" in r.json()["message"] for r in receiver.on("/chat"))
 
+    code, out = cli(capsys, path, "check-config")
+    assert code == 0, out
+    assert ("route:    desk-russland (email) alibaba-russland; new, updated, digest; immediate "
+            "-> desk@example.org") in out
+    assert f"route:    integration (webhook) wasserstoff; new, updated, digest; immediate -> " \
+           f"http://127.0.0.1:{receiver.port}/hook" in out
+    assert "route:    chat (apprise) all topics; new, updated; immediate -> Apprise json://" in out
+    assert SECRET not in out
+
     code, out = cli(capsys, path, "outbox")
     assert code == 0
     assert "route desk-russland (email): 0 pending, 1 sent, 0 dead" in out

@@ -14,11 +14,12 @@ import os
 import re
 import sys
 
-from monitor.app.settings import compile_topics, maildir_path
+from monitor.app.settings import compile_topics, maildir_path, make_mailer, route_settings
 from monitor.commands import command
 from monitor.config.model import Config
 from monitor.config.paths import sqlite_file, state_origin
 from monitor.errors import ConfigError
+from monitor.notify.channels import make_channel
 
 _PASSWORD_IN_URL = re.compile(r"(://[^/:@]*:)[^/@]*@")
 
@@ -39,11 +40,31 @@ def check_config(args: argparse.Namespace, config: Config) -> int:
     print(f"digest:   {config.digest.time:%H:%M} {config.digest.timezone}"
           f"{'' if config.digest.enabled else ' (disabled)'}, archived in "
           f"{config.state_dir / 'digests'}")
+    for line in _routes(config):
+        print(f"route:    {line}")
+    if config.web is not None:
+        print(f"desk:     {config.web.base_url} (listening on {config.web.listen}, "
+              f"{len(config.web.users)} users, {len(config.web.tokens)} API tokens)")
     if errors:
         raise ConfigError(errors, str(config.source), warnings=warnings)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _routes(config: Config) -> list[str]:
+    """One line per configured route: its channel, topics, events, mode and target."""
+    if not config.routes:
+        return []
+    lines = []
+    for route in route_settings(config):
+        policy = route.policy
+        target = make_channel(route, make_mailer(config)).target()
+        topics = ", ".join(sorted(policy.topics)) if policy.topics is not None else "all topics"
+        events = ", ".join(e for e in ("new", "updated", "digest") if e in policy.events)
+        lines.append(f"{route.name} ({route.channel}) {topics}; {events or 'no events'}; "
+                     f"{policy.mode} -> {target}")
+    return lines
 
 
 def _verdict(errors: int, warnings: int) -> str:
