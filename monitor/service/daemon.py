@@ -20,6 +20,7 @@ import os
 import signal
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -33,10 +34,9 @@ from monitor.service.http import HttpServer, start_http
 from monitor.service.metrics import Metrics, measure_loop_lag
 from monitor.service.scheduler import Job, Scheduler
 from monitor.service.sdnotify import Notifier
-from monitor.web.app import desk_app
-from monitor.web.searching import refresh as refresh_search
-from monitor.web.server import serve_asgi
-from monitor.web.state import Desk, DeskParts
+
+if TYPE_CHECKING:
+    from monitor.web.state import DeskParts
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,12 @@ class Service:
         servers = []
         settings = self.setup.service
         if settings.web is not None:
+            # The desk's libraries load only when a desk is served: a daemon without [web]
+            # keeps them out of its memory.
+            from monitor.web.app import desk_app
+            from monitor.web.server import serve_asgi
+            from monitor.web.state import Desk
+
             desk = Desk(settings.web, self._desk_parts, self.health, self.metrics.registry,
                         normaliser=self.normaliser)
             servers.append(await serve_asgi(settings.web.listen, desk_app(desk)))
@@ -101,6 +107,8 @@ class Service:
         return servers
 
     def _desk_parts(self) -> DeskParts | None:
+        from monitor.web.state import DeskParts
+
         app = self.app
         return None if app is None else DeskParts(app.store, app.topics, app.digest_settings())
 
@@ -173,7 +181,9 @@ class Service:
 
     async def _index(self, app: App) -> None:
         """The desk's search index brought up to the newest stored revisions."""
-        await asyncio.to_thread(refresh_search, app.store, self.normaliser)
+        from monitor.web.searching import refresh
+
+        await asyncio.to_thread(refresh, app.store, self.normaliser)
 
     async def _poll(self, app: App) -> None:
         outcomes = await app.pipeline.run_cycle(due_only=True)

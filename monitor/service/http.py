@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from monitor.service.metrics import Metrics
-from monitor.web.app import endpoint_app
 from monitor.web.server import HttpServer, ListenError, parse_listen, serve_asgi
 
 __all__ = ["Health", "HttpServer", "ListenError", "parse_listen", "start_http"]
@@ -31,5 +30,7 @@ async def start_http(
     max_connections: int = 16,
 ) -> HttpServer:
     """Listen on ``listen`` and serve /metrics and /healthz until the server is closed."""
+    from monitor.web.app import endpoint_app  # the web app's libraries only when served
+
     return await serve_asgi(listen, endpoint_app(health, metrics.registry), timeout=timeout,
                             max_connections=max_connections)
