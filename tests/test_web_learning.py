@@ -30,6 +30,10 @@ def test_the_story_page_says_why_a_topic_missed_and_what_was_held_back(
     with client(live_desk) as c:
         login(c, live_desk)
         page = c.get(f"/stories/{article}").text
+        digest = c.get("/").text
+    held_part = digest.split("Wahrscheinlich nicht relevant")[1]
+    assert "Grund: ähnlich wie „Tarifstreit im Nahverkehr“" in held_part
+    assert story.title in held_part
     assert "joint-ventures</strong>: passt nicht" in page
     assert "Warum nicht: " in page and "Gemeinschaftsunternehmen" in page.split("Warum nicht: ")[1]
     assert "nach Ihren Bewertungen zurückgehalten" in page

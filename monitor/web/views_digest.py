@@ -32,10 +32,12 @@ class TopicSection:
     new: tuple[StoryCard, ...]
     updated: tuple[StoryCard, ...]
     backfill: tuple[StoryCard, ...]
+    held: tuple[StoryCard, ...] = ()      # "Wahrscheinlich nicht relevant": held by verdicts
+    margin: tuple[StoryCard, ...] = ()    # "Am Rande erwähnt": the query held, the score not
 
     @property
     def empty(self) -> bool:
-        return not (self.new or self.updated or self.backfill)
+        return not (self.new or self.updated or self.backfill or self.held or self.margin)
 
 
 def sections(parts: DeskParts, deltas: Sequence[Delta], backfill: set[int]) -> list[TopicSection]:
@@ -51,19 +53,21 @@ def sections(parts: DeskParts, deltas: Sequence[Delta], backfill: set[int]) -> l
     found = []
     for name in names:
         mine = [d for d in deltas if d.topic == name]
+        plain = [d for d in mine if d.id not in backfill and not d.held]
         found.append(TopicSection(
             name,
-            cards(sorted((d for d in mine if d.kind == "new" and d.id not in backfill),
-                         key=lambda d: -d.score)),
-            cards([d for d in mine if d.kind == "updated" and d.id not in backfill]),
-            cards([d for d in mine if d.id in backfill])))
+            cards(sorted((d for d in plain if d.kind == "new"), key=lambda d: -d.score)),
+            cards([d for d in plain if d.kind == "updated"]),
+            cards([d for d in mine if d.id in backfill]),
+            cards([d for d in mine if d.held and d.id not in backfill]),
+            cards([d for d in plain if d.kind == "margin"])))
     return found
 
 
 def today(request: Request) -> Response:
     parts, desk = parts_of(request), desk_of(request)
     data, _ = build_digest(parts.store, parts.digest, desk.now())
-    deltas = [d for t in data.topics for d in (*t.new, *t.updated)]
+    deltas = [d for t in data.topics for d in (*t.new, *t.updated, *t.held, *t.margin)]
     return page(request, "digest.html.j2", heading="Nächster Digest",
                 lead="Was seit dem letzten versandten Digest neu ist.",
                 sections=sections(parts, deltas, parts.store.backfill_events()),
