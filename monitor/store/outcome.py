@@ -20,7 +20,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from monitor import signatures
 from monitor.models import MatchResult, alert_thread_id
@@ -32,7 +32,7 @@ from monitor.store.dialect import advisory_lock, insert_ignore, upsert
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.leases import FREE
 from monitor.store.records import ArticleOutcome, NewEvent, SavedOutcome
-from monitor.store.schema import articles, events, matches, revisions
+from monitor.store.schema import articles, events, jobs, matches, revisions
 
 log = logging.getLogger(__name__)
 _CLUSTER_LOCK = 727_002   # advisory lock key of cluster assignment
@@ -109,8 +109,14 @@ def _event(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) 
 
 
 class OutcomeMixin(StoreBase):
-    def save_outcome(self, outcome: ArticleOutcome) -> SavedOutcome:
+    def save_outcome(self, outcome: ArticleOutcome, *,
+                     release_job: int | None = None) -> SavedOutcome:
+        """The outcome, all or nothing; ``release_job`` (the claim on the article's page,
+        held by this process) is dropped in the same transaction."""
         with self._db.write() as conn:
+            if release_job is not None:
+                conn.execute(delete(jobs).where(jobs.c.id == release_job,
+                                                jobs.c.lease_owner == self.owner))
             outcome = _clustered(conn, outcome)
             revision_id, created = _revision(conn, outcome)
             _matches(conn, revision_id, outcome.matches)
