@@ -18,20 +18,22 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, TypeAlias
 
-from monitor.deltas import cluster
 from monitor.deltas import diff as deltas
 from monitor.errors import FetchError
 from monitor.extract.html import summary_page
 from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
 from monitor.leasing import LeaseKeeper
-from monitor.match import Topic, article_document, page_document
+from monitor.match import DocumentCache, Topic, article_document, page_document
+from monitor.match.document import default_cache
 from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
 from monitor.pipeline.claims import PageClaims, holding
+from monitor.pipeline.offload import story_signature
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import (
     ArticleOutcome,
@@ -52,6 +54,7 @@ class _Waited:
 _WAITED = _Waited()
 _NOT_STORED = ("error", "deferred", "tombstoned")
 STORED_HINTS = 20_000     # links of pages stored lately, remembered to batch their links
+DOCUMENTS_KEPT = 16       # prepared documents the article stage keeps
 
 
 class ArticleStore(Protocol):
@@ -123,6 +126,9 @@ class ArticleProcessor:
         self._slots = asyncio.Semaphore(settings.articles_in_flight)
         self._in_flight: dict[str, asyncio.Future[None]] = {}
         self._stored: dict[str, None] = {}     # links of pages stored here lately, oldest first
+        # Every topic evaluates a page right after it is prepared: a few documents suffice
+        # (the default cache keeps 256, about 20 MB), with the one normaliser of the process.
+        self._docs = DocumentCache(DOCUMENTS_KEPT, normaliser=default_cache().normaliser)
 
     async def process(self, feed: FeedSpec, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
@@ -231,7 +237,7 @@ class ArticleProcessor:
             return EntryResult("", item.title, item.url, "not_modified")
         page = await self.extractor.extract(result.body, url=result.final_url,
                                             feed_title=item.title, feed_summary=item.summary)
-        return self._evaluate(item.article_id, source, page, stage=item.stage + 1,
+        return await self._evaluate(item.article_id, source, page, stage=item.stage + 1,
                               validators=(result.etag, result.last_modified))
 
     async def _entry(self, feed: FeedSpec, state: FeedState,
@@ -264,7 +270,7 @@ class ArticleProcessor:
         # Known under its page's canonical URL (another feed's link to it): a re-fetch. An
         # article row without a revision was cut short (a crash) before its first evaluation.
         first = ref.created or not ref.evaluated
-        return self._evaluate(ref.id, source, page, stage=0 if first else None,
+        return await self._evaluate(ref.id, source, page, stage=0 if first else None,
                               validators=validators, key=entry.key, first=first,
                               fresh=ref.created, claims=claims)
 
@@ -275,7 +281,7 @@ class ArticleProcessor:
             return None
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
-        return self._evaluate(article_id, source, page, stage=None, validators=validators,
+        return await self._evaluate(article_id, source, page, stage=None, validators=validators,
                               key=entry.key)
 
     async def _page(self, feed: FeedSpec,
@@ -295,7 +301,7 @@ class ArticleProcessor:
                                             feed_title=entry.title, feed_summary=entry.summary)
         return page, (result.etag, result.last_modified)
 
-    def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
+    async def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
                   validators: tuple[str | None, str | None], key: str = "",
                   first: bool = False, fresh: bool = False,
                   claims: list[int] | None = None) -> EntryResult:
@@ -304,10 +310,11 @@ class ArticleProcessor:
         ``fresh`` article (created just now) has no events to measure a change against;
         the page claim in ``claims`` is released with the outcome."""
         title = page.title or source.title
-        doc = page_document(page, feed_title=source.title, feed_summary=source.summary)
+        doc = page_document(page, feed_title=source.title, feed_summary=source.summary,
+                            cache=self._docs)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = (page.text if page.status == "ok" else "") or source.summary
-        sig = cluster.signature(body)
+        sig = await self._signature(body)
         events = tuple(e for r in results if r.matched
                        for e in self._events(article_id, r, title, body, fresh))
         next_check, check_stage = self._schedule(article_id, results, stage)
@@ -323,6 +330,14 @@ class ArticleProcessor:
         saved = self.store.save_outcome(outcome, release_job=claims.pop() if claims else None)
         matched = tuple(r.topic for r in results if r.matched)
         return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
+
+    async def _signature(self, body: str) -> bytes:
+        """The story signature, computed in a worker (datasketch stays out of this process);
+        here when the pool cannot take it."""
+        try:
+            return await self.extractor.offload(story_signature, body)
+        except (TimeoutError, BrokenProcessPool, RuntimeError):
+            return story_signature(body)
 
     def _events(self, article_id: int, result: MatchResult, title: str,
                 text: str, fresh: bool) -> list[NewEvent]:
@@ -345,7 +360,8 @@ class ArticleProcessor:
         topic = next((t for t in self.topics if t.name == topic_name), None)
         if not sentences or topic is None:
             return False
-        return bool(topic.evaluate(article_document(title="", text=sentences)).hits)
+        return bool(topic.evaluate(article_document(title="", text=sentences,
+                                                    cache=self._docs)).hits)
 
     def _cluster_query(self, sig: bytes) -> ClusterQuery | None:
         """How the store finds a new article's cluster, inside its write transaction: two

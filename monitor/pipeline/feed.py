@@ -106,8 +106,8 @@ class Pipeline:
     async def run_cycle(self, *, due_only: bool = True,
                         names: Sequence[str] | None = None) -> list[FeedOutcome]:
         """Poll the feeds that are due concurrently: a bounded batch is claimed, and more as
-        its polls finish, until none is left (``due_only=False``: every enabled feed at once)."""
-        enabled = self.settings.enabled_names
+        its polls finish, until none is left (``due_only=False``: every enabled feed)."""
+        enabled = set(self.settings.enabled_names)
         wanted = [n for n in (names or enabled) if n in enabled]
         outcomes = sorted(await self._poll_claimed(wanted, due_only), key=lambda o: o.feed)
         _log_cycle(outcomes)
@@ -115,18 +115,23 @@ class Pipeline:
 
     async def _poll_claimed(self, wanted: Sequence[str], due_only: bool) -> list[FeedOutcome]:
         """Claims and polls until nothing is left: more feeds are claimed once half of the
-        batch in flight is done (a bounded batch each time, so other processes get theirs)."""
-        batch = self.settings.claim_batch if due_only else None
+        batch in flight is done (a bounded batch each time, so other processes get theirs,
+        and one process never holds every feed's entries and pages at once); a feed is
+        claimed once a cycle."""
+        batch = self.settings.claim_batch
+        left = list(wanted)
         running: set[asyncio.Future[FeedOutcome]] = set()
         outcomes: list[FeedOutcome] = []
-        more = True
+        more = bool(left)
         try:
             while more or running:
-                if more and (batch is None or len(running) <= batch // 2):
-                    limit = None if batch is None else batch - len(running)
-                    states = self.store.claim_due_feeds(self.clock(), names=wanted,
+                if more and len(running) <= batch // 2:
+                    limit = batch - len(running)
+                    states = self.store.claim_due_feeds(self.clock(), names=left,
                                                         due_only=due_only, limit=limit)
-                    more = limit is not None and len(states) == limit
+                    taken = {s.name for s in states}
+                    left = [n for n in left if n not in taken]
+                    more = len(states) == limit and bool(left)
                     running |= {asyncio.ensure_future(self._poll_one(s)) for s in states}
                 if running:
                     done, running = await asyncio.wait(running,
