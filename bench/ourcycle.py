@@ -99,7 +99,8 @@ async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> d
             "cpu_main_s": cpu.get(me, 0.0),
             "cpu_children_s": sum(v for p, v in cpu.items() if p != me),
             "cpu_s": sum(cpu.values()), "peak_rss_mb": sampler.peak_mb,
-            "memory_after": procfs.memory_mb(me), "lag_p99_ms": p99(lags) * 1000,
+            "memory_after": procfs.memory_mb(me), "main_rss_mb": self_rss(),
+            "lag_p99_ms": p99(lags) * 1000,
             "lag_max_ms": max(lags, default=0.0) * 1000, "lag_samples": len(lags),
             "stages": clock.report(), "outcomes": summarise(outcomes),
             "mail": str(flush)}
