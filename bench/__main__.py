@@ -60,7 +60,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="server delay before every response (imitates the network)")
     parser.add_argument("--workers", type=int, default=2, help="extract_workers")
-    parser.add_argument("--concurrency", type=int, default=16, help="fetch.concurrency")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="fetch.concurrency (8, the service's default: httpcore's pool "
+                        "costs grow with connections times waiting requests, "
+                        "encode/httpx#3215)")
     parser.add_argument("--cycle-timeout", type=float, default=150.0,
                         help="cancel a cycle after this many seconds (reported as TIMED OUT)")
     parser.add_argument("--budget", type=float, default=240.0,

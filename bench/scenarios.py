@@ -34,7 +34,7 @@ class Settings:
     """How our service is configured for the runs."""
 
     workers: int = 2
-    concurrency: int = 16
+    concurrency: int = 8
     first_poll_window: str = "36500d"
 
 

@@ -34,6 +34,7 @@ from monitor.match.document import default_cache
 from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
 from monitor.pipeline.claims import PageClaims, holding
 from monitor.pipeline.offload import story_signature
+from monitor.pipeline.offthread import StoreThread
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import (
     ArticleOutcome,
@@ -120,7 +121,8 @@ class ArticleProcessor:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.extractor, self.topics, self.clock = extractor, topics, clock
         self.keeper = keeper
-        self.pages = PageClaims(store, clock, settings.page_wait)
+        self.db = StoreThread()      # the larger writes, off the event loop
+        self.pages = PageClaims(store, clock, settings.page_wait, self.db)
         # Articles in flight at once (fetched page, extraction, matching): bounded, so a
         # first cycle over thousands of entries never holds thousands of pages in memory.
         self._slots = asyncio.Semaphore(settings.articles_in_flight)
@@ -135,12 +137,12 @@ class ArticleProcessor:
         """New entries become articles; changed entries re-check their article. Entries
         whose page is stored already (another feed carried it) are linked to it in one
         transaction for the feed, before and after waiting for pages in flight here."""
-        known, todo = self._known(state, fresh)
+        known, todo = await self._known(state, fresh)
         results: list[_Result] = [*known]
         first = await self._run([functools.partial(self._entry_once, feed, state, e)
                                  for e in todo], todo, slot=False)
         waited = [e for e, r in zip(todo, first, strict=True) if r is _WAITED]
-        more, again = self._known(state, waited)
+        more, again = await self._known(state, waited)
         results += [*first, *more]
         results += await self._run([functools.partial(self._entry, feed, state, e)
                                     for e in again], again)
@@ -150,11 +152,12 @@ class ArticleProcessor:
         return [done[e.key] for e in fresh if e.key in done] + \
             [r for r in changes if isinstance(r, EntryResult)]
 
-    def _known(self, state: FeedState,
-               entries: Sequence[FeedEntry]) -> tuple[list[EntryResult], list[FeedEntry]]:
+    async def _known(self, state: FeedState, entries: Sequence[FeedEntry],
+                     ) -> tuple[list[EntryResult], list[FeedEntry]]:
         """("known" results, the other entries): one transaction links the entries whose
         page is a stored, evaluated article."""
-        linked = self.store.link_known_many(state.id, [(e.key, e.link) for e in entries])
+        items = [(e.key, e.link) for e in entries if e.link]
+        linked = await self.db.run(self.store.link_known_many, state.id, items) if items else {}
         return ([EntryResult(e.key, e.title, e.link, "known") for e in entries if e.key in linked],
                 [e for e in entries if e.key not in linked])
 
@@ -262,9 +265,9 @@ class ArticleProcessor:
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
-        ref = self.store.upsert_article(url, at=self.clock(), title=page.title or entry.title,
-                                        source=feed.name, site_name=page.site_name,
-                                        entry=(state.id, entry.key))
+        ref = await self.db.run(self.store.upsert_article, url, at=self.clock(),
+                                title=page.title or entry.title, source=feed.name,
+                                site_name=page.site_name, entry=(state.id, entry.key))
         if ref.tombstoned:
             return EntryResult(entry.key, entry.title, url, "tombstoned")
         # Known under its page's canonical URL (another feed's link to it): a re-fetch. An
@@ -327,7 +330,8 @@ class ArticleProcessor:
             etag=validators[0], last_modified=validators[1],
             cluster=self._cluster_query(sig) if first else None,
             alerts=self.settings.alerts, one_new_per_cluster=True)
-        saved = self.store.save_outcome(outcome, release_job=claims.pop() if claims else None)
+        saved = await self.db.run(self.store.save_outcome, outcome,
+                                  release_job=claims.pop() if claims else None)
         matched = tuple(r.topic for r in results if r.matched)
         return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from monitor.leasing import LeaseKeeper
+from monitor.pipeline.offthread import StoreThread
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
@@ -47,13 +48,15 @@ class PageClaims:
     store: PageStore
     clock: Callable[[], datetime]
     wait: float
+    db: StoreThread
 
     async def take(self, feed_id: int, key: str, url: str) -> int | Waited:
         """The claim on fetching ``url``; "known" when another process stored its article
         meanwhile (the entry is then linked to it), "deferred" after waiting in vain."""
         deadline = time.monotonic() + self.wait
         while True:
-            claim = self.store.claim_page_for(feed_id, key, url, self.clock())
+            claim = await self.db.run(self.store.claim_page_for, feed_id, key, url,
+                                      self.clock())
             if claim is not None:
                 return claim
             if time.monotonic() >= deadline:

@@ -137,22 +137,24 @@ class Pipeline:
                     done, running = await asyncio.wait(running,
                                                        return_when=asyncio.FIRST_COMPLETED)
                     finished = [task.result() for task in done]
-                    self._record(finished)
+                    await self._record(finished)
                     outcomes += finished
         finally:
             for task in running:
                 task.cancel()
         return outcomes
 
-    def _record(self, outcomes: Sequence[FeedOutcome]) -> None:
+    async def _record(self, outcomes: Sequence[FeedOutcome]) -> None:
         """The successful polls among ``outcomes``, written in one transaction."""
-        self.store.record_polls([o.record for o in outcomes if o.record is not None])
+        polls = [o.record for o in outcomes if o.record is not None]
+        if polls:
+            await self.articles.db.run(self.store.record_polls, polls)
 
     async def poll_feed(self, state: FeedState) -> FeedOutcome:
         """One feed, start to end, its lease renewed meanwhile, its result recorded. Never
         raises for a feed's own problems."""
         outcome = await self._poll_one(state)
-        self._record([outcome])
+        await self._record([outcome])
         return outcome
 
     async def _poll_one(self, state: FeedState) -> FeedOutcome:
@@ -181,7 +183,8 @@ class Pipeline:
         if result.not_modified:
             return self._record_success(feed, state, result, "not_modified")
         parsed = await self._parse(result, state)
-        changes = self.store.record_entries(state.id, parsed.entries, at=result.fetched_at)
+        changes = await self.articles.db.run(self.store.record_entries, state.id,
+                                             parsed.entries, at=result.fetched_at)
         if changes.guid_changes and not state.guid_unstable:
             self.store.mark_guid_unstable(state.id)
         fresh, results = await self._process_pending(feed, state, result.fetched_at,
@@ -200,7 +203,8 @@ class Pipeline:
         ever lost. On a feed's first poll only recent, dated entries count as new: the rest
         is baseline."""
         since = None if state.baseline_done else now - self.settings.first_poll_window
-        fresh = self.store.take_pending(state.id, baseline_before=since)
+        fresh = await self.articles.db.run(self.store.take_pending, state.id,
+                                           baseline_before=since)
         return fresh, await self.articles.process(feed, state, fresh, changed)
 
     async def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
