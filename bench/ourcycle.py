@@ -2,8 +2,8 @@
 
 Run as ``python -m bench.ourcycle SPEC.json`` by ``bench.scenarios``, so its memory and
 CPU are the service's alone (the corpus and the HTTP server live in the parent). It
-records RSS at each start-up step (bare interpreter, imports, simplemma data, the open
-app with its extraction workers), then for each phase runs ``pipeline.run_cycle`` and
+records RSS at each start-up step (bare interpreter, imports, the lemma table opened by
+the first document, the open app; its worker pool starts with the first cycle), then for each phase runs ``pipeline.run_cycle`` and
 ``delivery.flush`` while sampling the tree's RSS, probing event-loop lag and charging
 CPU to stages (``bench.instrument``). Before a phase marked ``wait`` it prints
 ``READY <phase>`` and waits for a line on stdin (the parent publishes the next version

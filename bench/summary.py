@@ -91,7 +91,7 @@ def memory_rows(raw: dict[str, Any]) -> list[tuple[str, str]]:
         rows += [("bare interpreter (main process)", f"{interp.median:.0f}"),
                  ("+ imports (monitor.app and its libraries)",
                   f"+{imports.median - interp.median:.0f}"),
-                 ("+ simplemma German lemma data (first prepare_document)",
+                 ("+ lemma table opened, first document (prepare_document)",
                   f"+{lemma.median - imports.median:.0f}")]
     for proc in runs[0]["idle"]["processes"]:
         rows.append((f"idle after start-up: {_proc_label(proc['name'])} (pid {proc['pid']})",
@@ -99,6 +99,9 @@ def memory_rows(raw: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("idle after start-up, all processes RSS / PSS",
                  f"{_show(pick(runs, lambda r: r['idle']['memory']['rss']), '{:.0f}')} / "
                  f"{_show(pick(runs, lambda r: r['idle']['memory']['pss']), '{:.0f}')}"))
+    for proc in runs[0].get("idle_after_processes", []):
+        rows.append((f"idle after the cycles: {_proc_label(proc['name'])} (pid {proc['pid']})",
+                     f"RSS {proc['rss_mb']:.0f}, PSS {proc['pss_mb']:.0f}"))
     rows.append(("idle after the cycles, all processes RSS / PSS",
                  f"{_show(pick(runs, lambda r: r['idle_after']['rss']), '{:.0f}')} / "
                  f"{_show(pick(runs, lambda r: r['idle_after']['pss']), '{:.0f}')}"))

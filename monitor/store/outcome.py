@@ -17,10 +17,12 @@ several, alert once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.sql.dml import Insert
 
 from monitor import signatures
 from monitor.models import MatchResult, alert_thread_id
@@ -66,12 +68,18 @@ def _revision(conn: Connection, o: ArticleOutcome) -> tuple[int, bool]:
     return int(new_id), True
 
 
+@functools.cache
+def _matches_upsert(dialect: str) -> Insert:
+    """The upsert of match rows, built once per dialect (building it costs more than
+    running it)."""
+    return upsert(dialect, matches, ["revision_id", "topic"], ["matched", "score", "hits"])
+
+
 def _matches(conn: Connection, revision_id: int, results: tuple[MatchResult, ...]) -> None:
     rows = [{"revision_id": revision_id, "topic": m.topic, "matched": m.matched,
              "score": m.score, "hits": hits_to_json(m.hits)} for m in results]
     if rows:
-        conn.execute(upsert(conn, matches, ["revision_id", "topic"],
-                            ["matched", "score", "hits"]), rows)
+        conn.execute(_matches_upsert(conn.dialect.name), rows)
 
 
 def _article(conn: Connection, o: ArticleOutcome) -> None:
