@@ -3,11 +3,12 @@
 Run as ``python -m bench.ourcycle SPEC.json`` by ``bench.scenarios``, so its memory and
 CPU are the service's alone (the corpus and the HTTP server live in the parent). It
 records RSS at each start-up step (bare interpreter, imports, the lemma table opened by
-the first document, the open app; its worker pool starts with the first cycle), then for each phase runs ``pipeline.run_cycle`` and
-``delivery.flush`` while sampling the tree's RSS, probing event-loop lag and charging
-CPU to stages (``bench.instrument``). Before a phase marked ``wait`` it prints
-``READY <phase>`` and waits for a line on stdin (the parent publishes the next version
-of the site meanwhile). The last line on stdout is ``RESULT <json>``.
+the first document, the open app; its worker pool starts with the first cycle), then for
+each phase runs ``pipeline.run_cycle`` and ``delivery.flush`` while sampling the tree's
+RSS, probing event-loop lag and charging CPU to stages (``bench.instrument``). Before a
+phase marked ``wait`` it prints ``READY <phase>`` and waits for a line on stdin (the
+parent publishes the next version of the site meanwhile). The last line on stdout is
+``RESULT <json>``.
 """
 
 from __future__ import annotations
