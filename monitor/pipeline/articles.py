@@ -331,7 +331,9 @@ class ArticleProcessor:
             cluster=self._cluster_query(sig) if first else None,
             alerts=self.settings.alerts, one_new_per_cluster=True)
         saved = await self.db.run(self.store.save_outcome, outcome,
-                                  release_job=claims.pop() if claims else None)
+                                  release_job=claims[0] if claims else None)
+        if claims:
+            claims.clear()            # released with the outcome: nothing left to drop
         matched = tuple(r.topic for r in results if r.matched)
         return EntryResult(key, title, outcome.url, page.status, matched, len(saved.deltas))
 
