@@ -43,7 +43,7 @@ class ExtractOptions:
     workers: int = os.cpu_count() or 1
     budget_seconds: float = 15.0
     max_bytes: int = DEFAULT_MAX_BYTES
-    tasks_per_worker: int = 500     # then the pool is replaced, once it is not busy
+    tasks_per_worker: int = 200     # then the pool is replaced, once it is not busy
     idle_seconds: float = 5.0       # the pool stops after this long without a task
 
 
