@@ -12,6 +12,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dev,postgres,apprise]'
+	$(PY) -m monitor.match.lemmas    # the German lemma table (monitor/match/lemmas.py)
 	touch $(STAMP)
 
 run: $(STAMP)

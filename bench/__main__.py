@@ -29,7 +29,7 @@ from bench.report import render_rows, render_targets
 from bench.rss2email_baseline import Rss2Email, run_rss2email
 from bench.scaleout import render as scaleout_table
 from bench.scaleout import run_scaleout
-from bench.scenarios import Settings, run_cycles, run_scale
+from bench.scenarios import Settings, run_cycles, run_scale, run_soak
 from bench.server import Site, serve
 
 HERE = Path(__file__).resolve().parent
@@ -40,7 +40,14 @@ RESULTS = HERE / "results.json"
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="one run of each, no micro-benches")
-    parser.add_argument("--scale", action="store_true", help="also the steady cycle at 2,000 feeds")
+    parser.add_argument("--scale", action="store_true",
+                        help="also the steady cycle at 2,000 feeds (on by default without "
+                        "--quick)")
+    parser.add_argument("--no-scale", action="store_true", help="skip the 2,000-feed cycle")
+    parser.add_argument("--soak-cycles", type=int,
+                        help="cycles of the soak, each with 10 %% new items (default 50, "
+                        "quick 15; 0 skips it)")
+    parser.add_argument("--soak-feeds", type=int, default=50, help="feeds in the soak")
     parser.add_argument("--scaleout", action="store_true",
                         help="only this: the steady cycle of 2,000 feeds in 1, 2 and 3 "
                         "processes on one PostgreSQL (needs initdb/pg_ctl)")
@@ -53,7 +60,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--delay-ms", type=float, default=0.0,
                         help="server delay before every response (imitates the network)")
     parser.add_argument("--workers", type=int, default=2, help="extract_workers")
-    parser.add_argument("--concurrency", type=int, default=16, help="fetch.concurrency")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="fetch.concurrency (8, the service's default: httpcore's pool "
+                        "costs grow with connections times waiting requests, "
+                        "encode/httpx#3215)")
     parser.add_argument("--cycle-timeout", type=float, default=150.0,
                         help="cancel a cycle after this many seconds (reported as TIMED OUT)")
     parser.add_argument("--budget", type=float, default=240.0,
@@ -64,6 +74,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.runs = args.runs or (1 if args.quick else 5)
     args.r2e_runs = args.r2e_runs or (1 if args.quick else 3)
+    args.scale = (args.scale or not args.quick) and not args.no_scale
+    if args.soak_cycles is None:
+        args.soak_cycles = 15 if args.quick else 50
     return args
 
 
@@ -114,6 +127,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         raw["rss2email"], raw["rss2email_error"] = r2e_runs(site, gen.corpus, args)
         if args.scale:
             raw["scale"] = scale(site, server.base_url, args, settings)
+        if args.soak_cycles > 0:
+            raw["soak"] = soak(site, server.base_url, args, settings)
     if not args.quick:
         raw["micro"] = micro(quick=False)
     return raw
@@ -137,6 +152,15 @@ def scale(site: Site, base_url: str, args: argparse.Namespace, settings: Setting
     gen = generate(base_url, feeds=feeds, pages=args.pages)
     runs = run_scale(site, gen.corpus, args.runs, WORK / "runs", settings, args.cycle_timeout)
     return {"feeds": feeds, "runs": runs}
+
+
+def soak(site: Site, base_url: str, args: argparse.Namespace, settings: Settings) -> Any:
+    """``soak_cycles`` cycles with 10 % new items on ``soak_feeds`` feeds (pages in
+    proportion to the main corpus), the tree's RSS after each."""
+    pages = max(10, args.pages * args.soak_feeds // args.feeds)
+    gen = generate(base_url, feeds=args.soak_feeds, pages=pages, seed=SEED + 7)
+    return run_soak(site, gen, args.soak_cycles, WORK / "runs", settings,
+                    timeout=args.cycle_timeout)
 
 
 def scaleout_only(args: argparse.Namespace) -> int:
@@ -168,6 +192,8 @@ def main(argv: list[str]) -> int:
     print("\n" + "\n".join(render_rows(summary.rows(raw))))
     print("\nTargets (ratio = measured / goal's reference; medians)")
     print("\n".join(render_targets(summary.targets(raw))))
+    print("\nFor comparison (rss2email fetches no pages and matches nothing; no target)")
+    print("\n".join(render_rows(summary.comparisons(raw))))
     shown = RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS
     print(f"\nraw figures: {shown}; total {raw['elapsed_s']:.0f} s")
     return 0

@@ -274,19 +274,27 @@ def generate(base_url: str, *, feeds: int = 200, items: int = 50, pages: int = 5
 
 def with_new_items(gen: Generated, fraction: float = 0.1) -> Corpus:
     """The next version: each feed gets ``fraction`` new items (on new pages), oldest dropped."""
-    writer = Writer(gen.seed + 1)
+    return advance(gen, max(1, round(len(gen.corpus.pages) * fraction)), fraction).corpus
+
+
+def advance(gen: Generated, new_pages: int, fraction: float = 0.1, step: int = 1) -> Generated:
+    """Version ``step`` after ``gen``: ``new_pages`` new pages, and each feed ``fraction``
+    new items linking to them (newer than every earlier one), its oldest items dropped.
+    Chained (``step`` 1, 2, ...) it gives the soak's versions."""
+    writer = Writer(gen.seed + step)
     old_pages = len(gen.corpus.pages)
-    new_pages = max(1, round(old_pages * fraction))
     built = [page_html(writer, old_pages + i, gen.corpus.base_url) for i in range(new_pages)]
     headlines = gen.headlines + [h for h, _ in built]
-    feeds = {}
-    for f, specs in enumerate(gen.specs):
-        fresh = item_specs(writer, f, max(1, round(len(specs) * fraction)), new_pages, headlines,
-                           first_page=old_pages, tag="neu-")
-        fresh = [ItemSpec(s.guid, s.title, s.summary, s.page, REFERENCE + timedelta(minutes=5))
-                 for s in fresh]
-        feeds[f"/feeds/{f}.xml"] = render_feed(f, (fresh + specs)[:len(specs)],
-                                               gen.corpus.base_url)
+    tag = "neu-" if step == 1 else f"neu{step}-"
+    specs = []
+    for f, old in enumerate(gen.specs):
+        fresh = item_specs(writer, f, max(1, round(len(old) * fraction)), new_pages, headlines,
+                           first_page=old_pages, tag=tag)
+        fresh = [ItemSpec(s.guid, s.title, s.summary, s.page,
+                          REFERENCE + timedelta(minutes=5 * step)) for s in fresh]
+        specs.append((fresh + old)[:len(old)])
+    feeds = {f"/feeds/{f}.xml": render_feed(f, feed_specs, gen.corpus.base_url)
+             for f, feed_specs in enumerate(specs)}
     pages = {**gen.corpus.pages, **{f"/artikel/{old_pages + i}.html": html
                                     for i, (_, html) in enumerate(built)}}
-    return Corpus(gen.corpus.base_url, feeds, pages)
+    return Generated(Corpus(gen.corpus.base_url, feeds, pages), specs, headlines, gen.seed)

@@ -2,12 +2,13 @@
 
 Run as ``python -m bench.ourcycle SPEC.json`` by ``bench.scenarios``, so its memory and
 CPU are the service's alone (the corpus and the HTTP server live in the parent). It
-records RSS at each start-up step (bare interpreter, imports, simplemma data, the open
-app with its extraction workers), then for each phase runs ``pipeline.run_cycle`` and
-``delivery.flush`` while sampling the tree's RSS, probing event-loop lag and charging
-CPU to stages (``bench.instrument``). Before a phase marked ``wait`` it prints
-``READY <phase>`` and waits for a line on stdin (the parent publishes the next version
-of the site meanwhile). The last line on stdout is ``RESULT <json>``.
+records RSS at each start-up step (bare interpreter, imports, the lemma table opened by
+the first document, the open app; its worker pool starts with the first cycle), then for
+each phase runs ``pipeline.run_cycle`` and ``delivery.flush`` while sampling the tree's
+RSS, probing event-loop lag and charging CPU to stages (``bench.instrument``). Before a
+phase marked ``wait`` it prints ``READY <phase>`` and waits for a line on stdin (the
+parent publishes the next version of the site meanwhile). The last line on stdout is
+``RESULT <json>``.
 """
 
 from __future__ import annotations
@@ -47,18 +48,18 @@ def p99(values: list[float]) -> float:
 
 def instrument(app: Any, clock: StageClock) -> None:
     """Wrap the stages of one open app (see bench.instrument for what each number means)."""
-    import monitor.deltas.cluster
     import monitor.deltas.diff
     import monitor.pipeline.articles
     import monitor.signatures
     from monitor.match.topic import Topic
 
-    # parse_feed runs in the worker processes (its CPU is in the workers' figure); a wrapper
-    # here could not be pickled to them, so "parse" in the main process stays 0.
+    # parse_feed and the story signature run in the worker processes (their CPU is in the
+    # workers' figure); a wrapper here could not be pickled to them, so "parse" stays 0 and
+    # "cluster" is the comparison of signatures in the store only. Nothing is imported here
+    # that the service does not import itself (datasketch would add 75 MB).
     clock.patch(monitor.pipeline.articles, "page_document", "match")
     clock.patch(monitor.pipeline.articles, "article_document", "match")
     clock.patch(Topic, "evaluate", "match")
-    clock.patch(monitor.deltas.cluster, "signature", "cluster")
     clock.patch(monitor.signatures, "most_similar", "cluster")
     for name in ("text_hash", "word_diff", "is_material", "changed_sentences"):
         clock.patch(monitor.deltas.diff, name, "deltas")
@@ -99,7 +100,8 @@ async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> d
             "cpu_main_s": cpu.get(me, 0.0),
             "cpu_children_s": sum(v for p, v in cpu.items() if p != me),
             "cpu_s": sum(cpu.values()), "peak_rss_mb": sampler.peak_mb,
-            "memory_after": procfs.memory_mb(me), "lag_p99_ms": p99(lags) * 1000,
+            "memory_after": procfs.memory_mb(me), "main_rss_mb": self_rss(),
+            "lag_p99_ms": p99(lags) * 1000,
             "lag_max_ms": max(lags, default=0.0) * 1000, "lag_samples": len(lags),
             "stages": clock.report(), "outcomes": summarise(outcomes),
             "mail": str(flush)}
@@ -143,10 +145,20 @@ async def run(spec: dict[str, Any], startup: dict[str, float]) -> dict[str, Any]
             phases[phase["name"]] = await measure_phase(app, clock, phase.get("timeout"))
             if phases[phase["name"]]["timed_out"]:
                 break   # the state is half-written: later phases would not mean anything
+        await asyncio.sleep(spec.get("settle_after_s", idle_wait()))
         idle_after = procfs.memory_mb(os.getpid())
+        idle_after_processes = procfs.memory_by_process(os.getpid())
     log_stream.close()
     return {"startup_rss_mb": startup, "idle": idle, "idle_after": idle_after,
-            "phases": phases}
+            "idle_after_processes": idle_after_processes, "phases": phases}
+
+
+def idle_wait() -> float:
+    """How long the service needs after its last cycle to be idle: its worker pool stops
+    after ``idle_seconds`` without work."""
+    from monitor.extract.pool import ExtractOptions
+
+    return ExtractOptions().idle_seconds + 1.5
 
 
 def main(argv: list[str]) -> int:

@@ -53,12 +53,21 @@ def cpu_with_reaped(pid: int) -> float:
 
 
 def cpu_by_pid(root: int) -> dict[int, float]:
-    return {pid: cpu_seconds(pid) for pid in tree(root)}
+    """CPU per process of the tree, each with that of its children that ended and were
+    waited for: worker processes that exit (recycled, or the pool stopped when idle) are
+    reaped by the forkserver, and their CPU would otherwise be lost."""
+    return {pid: cpu_with_reaped(pid) for pid in tree(root)}
 
 
 def cpu_delta(before: dict[int, float], after: dict[int, float]) -> dict[int, float]:
-    """CPU used between two snapshots, per pid (a new process counts in full)."""
-    return {pid: max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items()}
+    """CPU used between two snapshots, per pid (a new process counts in full). A process
+    that ended meanwhile has its whole CPU in its parent's reaped time, so what it had used
+    before is taken off (under the pid ``-1``)."""
+    delta = {pid: max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in after.items()}
+    ended = sum(cpu for pid, cpu in before.items() if pid not in after)
+    if ended:
+        delta[-1] = -ended
+    return delta
 
 
 def _field_kb(path: Path, key: str) -> int:

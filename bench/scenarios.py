@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.generate import Corpus
+from bench.generate import Corpus, Generated, advance
 from bench.server import Site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ class Settings:
     """How our service is configured for the runs."""
 
     workers: int = 2
-    concurrency: int = 16
+    concurrency: int = 8
     first_poll_window: str = "36500d"
 
 
@@ -164,3 +164,29 @@ def run_scale(site: Site, corpus: Corpus, runs: int, workdir: Path, settings: Se
     _progress("scale", result)
     return [result["phases"][f"steady-{i}"] for i in range(runs)
             if f"steady-{i}" in result["phases"]]
+
+
+def run_soak(site: Site, gen: Generated, cycles: int, workdir: Path, settings: Settings,
+             *, fraction: float = 0.1, timeout: float | None = None) -> dict[str, Any]:
+    """One child, many cycles: a prime (entries become baseline, no pages), then ``cycles``
+    cycles, before each of which the parent publishes the next version (``fraction`` new
+    items a feed, on new pages). Each cycle reports the tree's RSS when it ends."""
+    site.publish(gen.corpus.resources())
+    quiet = Settings(settings.workers, settings.concurrency, first_poll_window="1s")
+    phases = [{"name": "prime", "timeout": timeout}] + [
+        {"name": f"soak-{i}", "wait": True, "timeout": timeout} for i in range(cycles)]
+    new_pages = max(1, round(len(gen.corpus.pages) * fraction))
+    current = [gen]
+
+    def publish_next(phase: str) -> None:
+        step = int(phase.split("-")[1]) + 1
+        current[0] = advance(current[0], new_pages, fraction, step)
+        site.publish(current[0].corpus.resources())
+
+    started = time.perf_counter()
+    result = run_child(workdir / "soak", gen.corpus.feed_urls(), phases, quiet, publish_next)
+    done = [result["phases"][f"soak-{i}"] for i in range(cycles)
+            if f"soak-{i}" in result["phases"]]
+    print(f"  soak: {len(done)} cycles in {time.perf_counter() - started:.0f} s", flush=True)
+    return {"feeds": len(gen.corpus.feeds), "fraction": fraction, "cycles": done,
+            "idle_after": result["idle_after"]}

@@ -103,3 +103,33 @@ def test_byte_cap_applies_in_the_extractor() -> None:
     assert time.perf_counter() - started < 5
     assert page.status == "ok" and "Belegschaft drastisch" in page.text
     assert "Nachtrag 3:" in page.text and "ENDMARKE" not in page.text
+
+
+def test_pool_starts_on_the_first_task_and_stops_when_idle() -> None:
+    async def main() -> tuple[bool, bool, bool, Page]:
+        extractor = Extractor(ExtractOptions(workers=1, budget_seconds=30, idle_seconds=0.5))
+        try:
+            before = extractor.running
+            await extract(extractor, ARTICLE)
+            during = extractor.running
+            await asyncio.sleep(2.0)
+            after = extractor.running
+            return before, during, after, await extract(extractor, ARTICLE)
+        finally:
+            await extractor.aclose()
+
+    before, during, after, again = asyncio.run(main())
+    assert (before, during, after) == (False, True, False)
+    assert again.status == "ok" and again.title == TITLE
+
+
+def test_workers_are_replaced_after_their_share_of_tasks() -> None:
+    async def main() -> list[int]:
+        extractor = Extractor(ExtractOptions(workers=1, budget_seconds=30, tasks_per_worker=2))
+        try:
+            return [await extractor.offload(os.getpid) for _ in range(6)]
+        finally:
+            await extractor.aclose()
+
+    pids = asyncio.run(main())
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]

@@ -13,6 +13,7 @@ import pytest
 
 from tests.pg import Cluster, cluster_or_skip
 from tests.test_store_articles import *  # noqa: F403
+from tests.test_store_batched import *  # noqa: F403
 from tests.test_store_clusters import *  # noqa: F403
 from tests.test_store_feeds import *  # noqa: F403
 from tests.test_store_jobs import *  # noqa: F403

@@ -155,8 +155,7 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
                    rng: random.Random | None = None) -> AsyncIterator[App]:
     """Build the parts (topics first: a bad query fails before anything is opened)."""
     topics = compile_topics(config)
-    extractor = Extractor(extract_options(config))
-    extractor.start()   # before the store and client grow the process: workers stay small
+    extractor = Extractor(extract_options(config))   # its workers start on the first task
     store = open_store_for(config)
     keeper = LeaseKeeper(store.renew_leases, clock, store_settings(config).renewal_seconds)
     try:

@@ -13,6 +13,7 @@ fetch stage. The worker pool that runs ``extract_html`` is ``monitor.extract.poo
 from __future__ import annotations
 
 import codecs
+import copy
 import re
 from typing import Any
 
@@ -31,10 +32,10 @@ CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re
 PRUNE_TOKENS = ("kommentare", "leserkommentar", "leser-kommentar", "kommentarbereich",
                 "leserstimme", "leserbrief", "lesermeinung", "mehr-zum-thema", "lesetipp",
                 "related")
-_LOWER = "translate(concat(@class, ' ', @id), 'KLMER', 'klmer')"
-PRUNE_XPATH = ("//*[(" + " or ".join(f"contains({_LOWER}, '{t}')" for t in PRUNE_TOKENS)
-               + ") and not(self::html or self::body or self::main or self::article)"
-               " and not(.//h1)]")
+PRUNE_RE = re.compile("|".join(map(re.escape, PRUNE_TOKENS)))
+# Only these letters are lowered, as the XPath translate() this replaced did.
+_LOWER = str.maketrans("KLMER", "klmer")
+_KEPT_TAGS = frozenset({"html", "body", "main", "article"})
 
 
 def clean_url(url: str) -> str:
@@ -86,14 +87,42 @@ def decode_html(data: bytes) -> str:
     return data.decode("cp1252", errors="replace")
 
 
+def pruned_copy(tree: Any) -> Any:
+    """A copy of the tree without German comment and "more on this" boxes: an element whose
+    class or id holds one of ``PRUNE_TOKENS``, unless it is the page, its body, main or
+    article, or holds the h1. One walk in Python: an XPath with ``translate()`` on every
+    element cost more than trafilatura itself."""
+    copied = copy.deepcopy(tree)
+    doomed = [el for el in copied.iter() if isinstance(el.tag, str) and _prunable(el)]
+    for el in doomed:
+        _delete_keeping_tail(el)
+    return copied
+
+
+def _prunable(el: Any) -> bool:
+    marks = el.get("class"), el.get("id")
+    if marks == (None, None) or el.tag in _KEPT_TAGS:
+        return False
+    key = f"{marks[0] or ''} {marks[1] or ''}".translate(_LOWER)
+    return PRUNE_RE.search(key) is not None and el.find(".//h1") is None
+
+
+def _delete_keeping_tail(el: Any) -> None:
+    """trafilatura's ``delete_element``: drop the element, keep the text after it."""
+    from trafilatura.xml import delete_element
+
+    delete_element(el)
+
+
 def run_trafilatura(tree: Any, url: str) -> Any:
-    """trafilatura's main text on a parsed tree, with news settings; a Document or None."""
+    """trafilatura's main text on a parsed tree, with news settings; a Document or None.
+    The boxes it should skip are pruned first, on a copy (the tree serves metadata too)."""
     import trafilatura
 
     return trafilatura.bare_extraction(
-        tree, url=url, with_metadata=False, include_comments=False, include_tables=True,
-        favor_precision=False, include_images=False, include_links=False,
-        prune_xpath=PRUNE_XPATH)
+        pruned_copy(tree), url=url, with_metadata=False, include_comments=False,
+        include_tables=True, favor_precision=False, include_images=False,
+        include_links=False)
 
 
 def parse_tree(html: bytes | str) -> Any:

@@ -1,9 +1,13 @@
-"""The extract stage's worker pool: ``extract_html`` off the event loop, within a budget.
+"""The one worker pool: ``extract_html`` and other heavy pure work off the event loop.
 
 ``Extractor`` runs ``monitor.extract.html.extract_html`` in a process pool (forkserver
-workers, preloaded with trafilatura) with a time budget per page; a stuck or broken
-worker is replaced, not waited for. ``ExtractOptions`` sets the workers and the limits;
-``Extractor.offload`` runs other CPU-heavy pure work (feed parsing) in the same workers.
+workers; the forkserver is preloaded with trafilatura and feedparser, so the main process
+never imports them) with a time budget per page; a stuck or broken worker is replaced, not
+waited for. ``Extractor.offload`` runs other CPU-heavy pure work (feed parsing, story
+signatures) in the same workers. The pool starts on the first task, is replaced after
+``tasks_per_worker`` tasks a worker (what lxml and trafilatura grew is returned), and stops
+after ``idle_seconds`` without work, so an idle daemon is one process. ``ExtractOptions``
+sets the workers and the limits.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ class ExtractOptions:
     workers: int = os.cpu_count() or 1
     budget_seconds: float = 15.0
     max_bytes: int = DEFAULT_MAX_BYTES
+    tasks_per_worker: int = 200     # then the pool is replaced, once it is not busy
+    idle_seconds: float = 5.0       # the pool stops after this long without a task
 
 
 def _warm_worker() -> None:
@@ -60,7 +66,7 @@ def _noop() -> None:
 class Extractor:
     """Runs ``extract_html`` off the event loop, in worker processes, within a budget.
 
-    At most ``workers`` pages are in the pool at once (more callers wait on a semaphore,
+    At most ``workers`` tasks are in the pool at once (more callers wait on a semaphore,
     so neither the pool's queue nor its budget clock holds waiting pages). A page past
     its budget gets a ``timeout`` Page and the pool is replaced, killing the stuck
     worker; a pool that broke is rebuilt and the page tried once more on the new one.
@@ -72,13 +78,22 @@ class Extractor:
         self._pool: ProcessPoolExecutor | None = None
         self._slots = asyncio.Semaphore(max(1, options.workers))
         self._closed = False
+        self._busy = 0                  # tasks in the pool now
+        self._tasks = 0                 # tasks given to the current pool
+        self._last_used = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
-        """Create the pool and its workers now, while this process is still small."""
+        """Create the pool and its workers now rather than on the first task."""
         if self._options.workers > 0 and self._pool is None:
             self._pool = self._new_pool()
             for _ in range(self._options.workers):
                 self._pool.submit(_noop)
+
+    @property
+    def running(self) -> bool:
+        """Whether worker processes are up (the pool starts on demand, stops when idle)."""
+        return self._pool is not None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
@@ -86,8 +101,9 @@ class Extractor:
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(["monitor.extract.html", "monitor.extract.pool",
-                                            "monitor.parse.feed", "trafilatura"])
+                                            "monitor.parse.feed", "trafilatura", "feedparser"])
         log.info("extract_pool_start workers=%d method=%s", self._options.workers, method)
+        self._tasks = 0
         return ProcessPoolExecutor(self._options.workers, mp_context=context,
                                    initializer=_warm_worker)
 
@@ -112,8 +128,7 @@ class Extractor:
         async with self._slots:
             pool = self._current_pool()
             try:
-                return await asyncio.wait_for(self._submit(pool, job),
-                                              self._options.budget_seconds)
+                return await self._call(pool, job)
             except TimeoutError:
                 self._recycle(pool, "timeout")
                 raise
@@ -127,7 +142,7 @@ class Extractor:
         for _attempt in range(2):
             pool = self._current_pool()
             try:
-                return await asyncio.wait_for(self._submit(pool, job), budget)
+                return await self._call(pool, job)
             except TimeoutError:
                 self._recycle(pool, "timeout")
                 return summary_page(url, title, summary, "timeout",
@@ -138,6 +153,50 @@ class Extractor:
                 return summary_page(url, title, summary, "failed",
                                     f"extraction error: {type(exc).__name__}: {exc}"[:300])
         return summary_page(url, title, summary, "failed", "extraction worker pool broke twice")
+
+    async def _call(self, pool: Executor | None, job: functools.partial[T]) -> T:
+        """One task within the budget, counted for recycling and for the idle stop."""
+        self._busy += 1
+        self._tasks += 1
+        try:
+            return await asyncio.wait_for(self._submit(pool, job),
+                                          self._options.budget_seconds)
+        finally:
+            self._busy -= 1
+            self._last_used = time.monotonic()
+            self._after_task()
+
+    def _after_task(self) -> None:
+        """Replace a pool that did its share of tasks, once it is not busy (so old and new
+        workers seldom run side by side; at twice its share at once); watch for idleness."""
+        if self._pool is None:
+            return
+        share = self._options.tasks_per_worker * max(1, self._options.workers)
+        if (self._busy == 0 and self._tasks >= share) or self._tasks >= 2 * share:
+            self._stop_pool("recycled")     # busy workers still finish their task
+            return
+        if self._idle_timer is None and self._options.idle_seconds > 0:
+            self._idle_timer = asyncio.get_running_loop().call_later(
+                self._options.idle_seconds, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        if self._pool is None:
+            return
+        left = self._last_used + self._options.idle_seconds - time.monotonic()
+        if self._busy == 0 and left <= 0:
+            self._stop_pool("idle")
+        else:
+            self._idle_timer = asyncio.get_running_loop().call_later(
+                max(left, 0.05), self._idle_check)
+
+    def _stop_pool(self, reason: str) -> None:
+        """Let the current pool's workers exit (they are idle); the next task starts a new
+        pool."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            log.info("extract_pool_stop reason=%s tasks=%d", reason, self._tasks)
+            pool.shutdown(wait=False, cancel_futures=False)
 
     def _current_pool(self) -> Executor | None:
         if self._options.workers <= 0:
@@ -165,11 +224,17 @@ class Extractor:
     def close(self) -> None:
         """Stop the pool; a worker still busy is killed, not waited for."""
         self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         pool, self._pool = self._pool, None
         if pool is not None:
             _kill(pool, join=True)
 
     async def aclose(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         await asyncio.to_thread(self.close)
 
 

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 ROBOTS_MAX_BYTES = 512 * 1024
+DRAIN_MAX_BYTES = 64 * 1024   # a body we do not keep (304, redirect) is read up to this much
 
 
 def default_user_agent(contact: str = "https://github.com/news-monitor") -> str:
@@ -209,6 +210,7 @@ class Fetcher:
         headers = {name.lower(): value for name, value in response.headers.items()}
         status, url = response.status_code, response.url
         if (status in REDIRECT_STATUSES and "location" in headers) or status == 304:
+            await _drain(response)
             return _Reply(url, status, headers, b"")
         if status >= 300:
             raise self._status_error(status, headers, str(url))
@@ -226,6 +228,16 @@ class Fetcher:
             retry_after = parse_retry_after(headers.get("retry-after"), self._clock())
         return HTTPStatusError(f"HTTP {status} from {url}", status=status, url=url,
                                retry_after=retry_after)
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of a body we do not keep, so its connection is kept alive and reused
+    (an unread body makes httpcore close it); a long one is left: the connection closes."""
+    seen = 0
+    async for chunk in response.aiter_raw():
+        seen += len(chunk)
+        if seen > DRAIN_MAX_BYTES:
+            return
 
 
 def _parse_url(url: str) -> httpx.URL:

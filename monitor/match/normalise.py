@@ -2,13 +2,14 @@
 
 Owns the one definition of "the same word": Unicode NFKC, case folding, German umlauts
 and sharp s folded to their two-letter spellings (ä→ae, ö→oe, ü→ue, ß→ss), lemmas from
-simplemma (German), and a light fallback for genitive/plural "-s" that simplemma leaves
+simplemma (German) reading its dictionary from a table on disk (``monitor.match.lemmas``),
+and a light fallback for genitive/plural "-s" that simplemma leaves
 alone ("Russlands", "Ventures"). A word is a run of word characters joined by hyphens,
 dots, slashes, apostrophes or ampersands; a joined word ("Russland-Sanktionen",
 "Mail.Ru") yields the whole word plus one entry per part, so it is found whole and by
 part. Word positions count parts: "Russland-Sanktionen" takes two. ``Normaliser`` holds
-the per-process surface→keys cache and loads simplemma's ~110 MB of lemma data lazily, on
-the first word it has not seen.
+the per-process surface→keys cache (bounded) and opens the lemma table lazily, on the
+first word it has not seen; the dictionary itself never sits in memory.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 LANG = "de"
-CACHE_LIMIT = 400_000      # surface forms kept before the cache is cleared and refilled
+CACHE_LIMIT = 50_000       # surface forms kept before the cache is cleared and refilled
 
 WORD_RE = re.compile(r"\w+(?:[-\u2010\u2011.'\u2019&/]\w+)*")
 PART_RE = re.compile(r"\w+")
@@ -89,10 +90,10 @@ class Normaliser:
 
     def _lemma(self, word: str) -> str:
         if self._lemmatize is None:
-            import simplemma  # loaded on first use: the lemma data costs ~110 MB
+            from monitor.match.lemmas import table_lemmatizer
 
-            log.info("lemma_data_loading lang=%s", self._lang)
-            self._lemmatize = simplemma.lemmatize
+            log.info("lemma_data_loading lang=%s source=table", self._lang)
+            self._lemmatize = table_lemmatizer(self._lang).lemmatize
         try:
             return str(self._lemmatize(word, lang=self._lang))
         except (ValueError, TypeError, KeyError):

@@ -24,8 +24,6 @@ from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any, Literal
 
-import feedparser
-
 from monitor.errors import ParseError
 from monitor.models import FeedEntry, ParsedFeed
 from monitor.parse.dates import clamp, entry_date
@@ -110,6 +108,8 @@ def defuse_entities(body: bytes) -> bytes:
 
 
 def _run_feedparser(body: bytes, headers: Mapping[str, str]) -> Any:
+    import feedparser  # here, not at the top: parsing runs in the worker processes only
+
     passed = {name: value for name in PASSED_HEADERS if (value := _header(headers, name))}
     try:
         return feedparser.parse(

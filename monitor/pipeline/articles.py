@@ -4,9 +4,9 @@ For each new feed entry (and each scheduled re-check of a matching article) this
 fetches the linked page (or keeps the feed summary), extracts it, evaluates every topic,
 decides which events happen (``new``, or a material ``updated``) and hands the store one
 ``ArticleOutcome`` of plain values: the store writes revision, matches and events, finds a new
-article's cluster from its signature (``ClusterQuery``) and queues or folds the alerts (the
-settings' ``AlertPolicy``), all in one transaction. The store is reached through the
-``ArticleStore`` protocol of exactly the methods used here. A page is fetched by one
+article's cluster from its signature (``ClusterQuery``) and queues or folds each route's
+deliveries (the settings' ``RoutePolicy``s), all in one transaction. The store is reached
+through the ``ArticleStore`` protocol of exactly the methods used here. A page is fetched by one
 process at a time (``monitor.pipeline.claims``). Failures of one page fall back to the feed
 summary, marked; they never stop the feed.
 """
@@ -14,23 +14,27 @@ summary, marked; they never stop the feed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol, TypeAlias
 
-from monitor.deltas import cluster
 from monitor.deltas import diff as deltas
 from monitor.errors import FetchError
 from monitor.extract.html import summary_page
 from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
 from monitor.leasing import LeaseKeeper
-from monitor.match import Topic, article_document, page_document
+from monitor.match import DocumentCache, Topic, article_document, page_document
+from monitor.match.document import default_cache
 from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
 from monitor.pipeline.claims import PageClaims, holding
+from monitor.pipeline.offload import story_signature
+from monitor.pipeline.offthread import StoreThread
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import (
     ArticleOutcome,
@@ -50,10 +54,21 @@ class HeldBack(Protocol):
     def held_back(self, topic: str, title: str, text: str, section: str = "") -> str: ...
 
 
+class _Waited:
+    """An entry that waited for another entry's page: link it once that one is stored."""
+
+
+_WAITED = _Waited()
+_NOT_STORED = ("error", "deferred", "tombstoned")
+STORED_HINTS = 20_000     # links of pages stored lately, remembered to batch their links
+DOCUMENTS_KEPT = 16       # prepared documents the article stage keeps
+
+
 class ArticleStore(Protocol):
     """The store as the article stage uses it."""
 
-    def link_known(self, feed_id: int, key: str, url: str) -> int | None: ...
+    def link_known_many(self, feed_id: int,
+                        items: Sequence[tuple[str, str]]) -> dict[str, int]: ...
 
     def upsert_article(self, url: str, *, at: datetime, title: str, source: str,
                        site_name: str = "", entry: tuple[int, str] | None = None) -> ArticleRef: ...
@@ -67,9 +82,11 @@ class ArticleStore(Protocol):
     def set_recheck(self, article_id: int, *, next_check_at: datetime | None, stage: int,
                     etag: str | None = None, last_modified: str | None = None) -> None: ...
 
-    def save_outcome(self, outcome: ArticleOutcome) -> SavedOutcome: ...
+    def save_outcome(self, outcome: ArticleOutcome, *,
+                     release_job: int | None = None) -> SavedOutcome: ...
 
-    def claim_page(self, url: str, now: datetime) -> int | None: ...
+    def claim_page_for(self, feed_id: int, key: str, url: str,
+                       now: datetime) -> int | Literal["known"] | None: ...
 
     def drop_job(self, job_id: int) -> None: ...
 
@@ -85,6 +102,9 @@ class EntryResult:
                                  # (its page is another process's now) or "error"
     matched: tuple[str, ...] = ()
     deltas: int = 0
+
+
+_Result: TypeAlias = EntryResult | _Waited | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,47 +129,108 @@ class ArticleProcessor:
         self.judge = judge
         self.extractor, self.topics, self.clock = extractor, topics, clock
         self.keeper = keeper
-        self.pages = PageClaims(store, clock, settings.page_wait)
+        self.db = StoreThread()      # the larger writes, off the event loop
+        self.pages = PageClaims(store, clock, settings.page_wait, self.db)
         # Articles in flight at once (fetched page, extraction, matching): bounded, so a
         # first cycle over thousands of entries never holds thousands of pages in memory.
         self._slots = asyncio.Semaphore(settings.articles_in_flight)
         self._in_flight: dict[str, asyncio.Future[None]] = {}
+        self._stored: dict[str, None] = {}     # links of pages stored here lately, oldest first
+        # Every topic evaluates a page right after it is prepared: a few documents suffice
+        # (the default cache keeps 256, about 20 MB), with the one normaliser of the process.
+        self._docs = DocumentCache(DOCUMENTS_KEPT, normaliser=default_cache().normaliser)
 
     async def process(self, feed: FeedSpec, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
-        """New entries become articles; changed entries re-check their article."""
-        jobs = [self._guarded(functools.partial(self._entry_once, feed, state, e), e)
-                for e in fresh]
-        jobs += [self._guarded(functools.partial(self._changed, feed, state, e), e)
-                 for e in changed]
-        return [r for r in await asyncio.gather(*jobs) if r is not None]
+        """New entries become articles; changed entries re-check their article. Entries
+        whose page is stored already (another feed carried it) are linked to it in one
+        transaction for the feed, before and after waiting for pages in flight here."""
+        known, todo = await self._known(state, fresh)
+        results: list[_Result] = [*known]
+        first = await self._run([functools.partial(self._entry_once, feed, state, e)
+                                 for e in todo], todo, slot=False)
+        waited = [e for e, r in zip(todo, first, strict=True) if r is _WAITED]
+        more, again = await self._known(state, waited)
+        results += [*first, *more]
+        results += await self._run([functools.partial(self._entry, feed, state, e)
+                                    for e in again], again)
+        done = {r.key: r for r in results if isinstance(r, EntryResult)}
+        changes = await self._run([functools.partial(self._changed, feed, state, e)
+                                   for e in changed], changed)
+        return [done[e.key] for e in fresh if e.key in done] + \
+            [r for r in changes if isinstance(r, EntryResult)]
 
-    async def _guarded(self, job: Callable[[], Awaitable[EntryResult | None]],
-                       entry: FeedEntry) -> EntryResult | None:
-        """One article's unexpected failure costs that article this poll, not the feed."""
+    async def _known(self, state: FeedState, entries: Sequence[FeedEntry],
+                     ) -> tuple[list[EntryResult], list[FeedEntry]]:
+        """("known" results, the other entries): one transaction links the entries whose
+        page is a stored, evaluated article."""
+        items = [(e.key, e.link) for e in entries if e.link]
+        linked = await self.db.run(self.store.link_known_many, state.id, items) if items else {}
+        return ([EntryResult(e.key, e.title, e.link, "known") for e in entries if e.key in linked],
+                [e for e in entries if e.key not in linked])
+
+    async def _run(self, jobs: Sequence[Callable[[], Awaitable[_Result]]],
+                   entries: Sequence[FeedEntry], *, slot: bool = True) -> list[_Result]:
+        return list(await asyncio.gather(*(self._guarded(job, e, slot)
+                                           for job, e in zip(jobs, entries, strict=True))))
+
+    async def _guarded(self, job: Callable[[], Awaitable[_Result]],
+                       entry: FeedEntry, slot: bool) -> _Result:
+        """One article's unexpected failure costs that article this poll, not the feed; a
+        job runs in one of the bounded slots unless it takes one itself (``slot``)."""
         try:
-            async with self._slots:
+            async with self._slots if slot else contextlib.nullcontext():
                 return await job()
         except Exception:
             log.exception("article url=%s status=error", entry.link)
             return EntryResult(entry.key, entry.title, entry.link, "error")
 
     async def _entry_once(self, feed: FeedSpec, state: FeedState,
-                          entry: FeedEntry) -> EntryResult | None:
+                          entry: FeedEntry) -> _Result:
         """Entries of several feeds linking one page fetch and evaluate it once: the others
-        wait for it and then find the article known."""
-        running = self._in_flight.get(entry.link) if entry.link else None
-        if running is not None:
-            await asyncio.shield(running)
-            return await self._entry(feed, state, entry)
+        wait for it, without holding a slot, and are then linked to it with the feed's
+        others (``_WAITED``), as are entries whose page this process stored already."""
+        while not await self._waited(entry.link):
+            async with self._slots:
+                if entry.link in self._in_flight:
+                    continue                 # another entry took the page meanwhile
+                if entry.link in self._stored:
+                    return _WAITED
+                return await self._entry_in_flight(feed, state, entry)
+        return _WAITED
+
+    async def _waited(self, link: str) -> bool:
+        """True when ``link``'s page was stored by this process or is in flight here (and
+        has been waited for)."""
+        if not link:
+            return False
+        if link in self._stored:
+            return True
+        running = self._in_flight.get(link)
+        if running is None:
+            return False
+        await asyncio.shield(running)
+        return True
+
+    async def _entry_in_flight(self, feed: FeedSpec, state: FeedState,
+                               entry: FeedEntry) -> EntryResult | None:
         done = asyncio.get_running_loop().create_future()
         if entry.link:
             self._in_flight[entry.link] = done
         try:
-            return await self._entry(feed, state, entry)
+            result = await self._entry(feed, state, entry)
+            if entry.link and result is not None and result.status not in _NOT_STORED:
+                self._remember(entry.link)
+            return result
         finally:
             done.set_result(None)
             self._in_flight.pop(entry.link, None)
+
+    def _remember(self, link: str) -> None:
+        """A page stored here: a hint only (the store confirms it), so it is bounded."""
+        self._stored[link] = None
+        if len(self._stored) > STORED_HINTS:
+            del self._stored[next(iter(self._stored))]
 
     async def recheck(self, item: RecheckItem) -> EntryResult:
         """A scheduled re-check of a matching article, with a conditional GET."""
@@ -167,7 +248,7 @@ class ArticleProcessor:
             return EntryResult("", item.title, item.url, "not_modified")
         page = await self.extractor.extract(result.body, url=result.final_url,
                                             feed_title=item.title, feed_summary=item.summary)
-        return self._evaluate(item.article_id, source, page, stage=item.stage + 1,
+        return await self._evaluate(item.article_id, source, page, stage=item.stage + 1,
                               validators=(result.etag, result.last_modified))
 
     async def _entry(self, feed: FeedSpec, state: FeedState,
@@ -175,33 +256,34 @@ class ArticleProcessor:
         """A new entry: known already, or its page claimed (one process fetches a page
         however many feeds carry it), fetched and evaluated."""
         if not entry.link:
-            return await self._first_look(feed, state, entry)
-        if self.store.link_known(state.id, entry.key, entry.link) is not None:
-            return EntryResult(entry.key, entry.title, entry.link, "known")
+            return await self._first_look(feed, state, entry, None)
         claim = await self.pages.take(state.id, entry.key, entry.link)
         if isinstance(claim, str):
             return EntryResult(entry.key, entry.title, entry.link, claim)
+        claims = [claim]     # emptied once the outcome that releases it is saved
         try:
             with holding(self.keeper, "jobs", [claim]):
-                return await self._first_look(feed, state, entry)
+                return await self._first_look(feed, state, entry, claims)
         finally:
-            self.store.drop_job(claim)
+            for left in claims:
+                self.store.drop_job(left)
 
-    async def _first_look(self, feed: FeedSpec, state: FeedState,
-                          entry: FeedEntry) -> EntryResult | None:
+    async def _first_look(self, feed: FeedSpec, state: FeedState, entry: FeedEntry,
+                          claims: list[int] | None) -> EntryResult | None:
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
-        ref = self.store.upsert_article(url, at=self.clock(), title=page.title or entry.title,
-                                        source=feed.name, site_name=page.site_name,
-                                        entry=(state.id, entry.key))
+        ref = await self.db.run(self.store.upsert_article, url, at=self.clock(),
+                                title=page.title or entry.title, source=feed.name,
+                                site_name=page.site_name, entry=(state.id, entry.key))
         if ref.tombstoned:
             return EntryResult(entry.key, entry.title, url, "tombstoned")
         # Known under its page's canonical URL (another feed's link to it): a re-fetch. An
         # article row without a revision was cut short (a crash) before its first evaluation.
         first = ref.created or not ref.evaluated
-        return self._evaluate(ref.id, source, page, stage=0 if first else None,
-                              validators=validators, key=entry.key, first=first)
+        return await self._evaluate(ref.id, source, page, stage=0 if first else None,
+                              validators=validators, key=entry.key, first=first,
+                              fresh=ref.created, claims=claims)
 
     async def _changed(self, feed: FeedSpec, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:
@@ -210,7 +292,7 @@ class ArticleProcessor:
             return None
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
-        return self._evaluate(article_id, source, page, stage=None, validators=validators,
+        return await self._evaluate(article_id, source, page, stage=None, validators=validators,
                               key=entry.key)
 
     async def _page(self, feed: FeedSpec,
@@ -230,18 +312,22 @@ class ArticleProcessor:
                                             feed_title=entry.title, feed_summary=entry.summary)
         return page, (result.etag, result.last_modified)
 
-    def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
+    async def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
                   validators: tuple[str | None, str | None], key: str = "",
-                  first: bool = False) -> EntryResult:
+                  first: bool = False, fresh: bool = False,
+                  claims: list[int] | None = None) -> EntryResult:
         """Match, decide the events and save it all at once. ``stage`` is the re-check this
-        is (0: first seen); None for an unscheduled look, which keeps the schedule."""
+        is (0: first seen); None for an unscheduled look, which keeps the schedule. A
+        ``fresh`` article (created just now) has no events to measure a change against;
+        the page claim in ``claims`` is released with the outcome."""
         title = page.title or source.title
-        doc = page_document(page, feed_title=source.title, feed_summary=source.summary)
+        doc = page_document(page, feed_title=source.title, feed_summary=source.summary,
+                            cache=self._docs)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = (page.text if page.status == "ok" else "") or source.summary
-        sig = cluster.signature(body)
+        sig = await self._signature(body)
         events = tuple(e for r in results if r.matched
-                       for e in self._events(article_id, r, title, body, source.name))
+                       for e in self._events(article_id, r, title, body, fresh, source.name))
         if first:    # below the threshold with the query holding: for the digest only
             events += tuple(NewEvent("margin", r.topic, r.score, r.hits)
                             for r in results if r.margin)
@@ -255,17 +341,28 @@ class ArticleProcessor:
             etag=validators[0], last_modified=validators[1],
             cluster=self._cluster_query(sig) if first else None,
             routes=self.settings.routes, one_new_per_cluster=True)
-        saved = self.store.save_outcome(outcome)
+        saved = await self.db.run(self.store.save_outcome, outcome,
+                                  release_job=claims[0] if claims else None)
+        if claims:
+            claims.clear()            # released with the outcome: nothing left to drop
         matched = tuple(r.topic for r in results if r.matched)
         told = sum(d.kind != "margin" for d in saved.deltas)
         return EntryResult(key, title, outcome.url, page.status, matched, told)
 
+    async def _signature(self, body: str) -> bytes:
+        """The story signature, computed in a worker (datasketch stays out of this process);
+        here when the pool cannot take it."""
+        try:
+            return await self.extractor.offload(story_signature, body)
+        except (TimeoutError, BrokenProcessPool, RuntimeError):
+            return story_signature(body)
+
     def _events(self, article_id: int, result: MatchResult, title: str,
-                text: str, outlet: str = "") -> list[NewEvent]:
+                text: str, fresh: bool, outlet: str = "") -> list[NewEvent]:
         """``new`` on the first match (the store drops it for wire copy of an alerted story),
         ``updated`` on a material change since the last alerted revision (for attached wire
         copy: since the revision it attached with)."""
-        previous = self.store.baseline_revision(article_id, result.topic)
+        previous = None if fresh else self.store.baseline_revision(article_id, result.topic)
         if previous is None:
             held = self.judge.held_back(result.topic, title, text, outlet) if self.judge else ""
             return [NewEvent("new", result.topic, result.score, result.hits, held=held)]
@@ -282,7 +379,8 @@ class ArticleProcessor:
         topic = next((t for t in self.topics if t.name == topic_name), None)
         if not sentences or topic is None:
             return False
-        return bool(topic.evaluate(article_document(title="", text=sentences)).hits)
+        return bool(topic.evaluate(article_document(title="", text=sentences,
+                                                    cache=self._docs)).hits)
 
     def _cluster_query(self, sig: bytes) -> ClusterQuery | None:
         """How the store finds a new article's cluster, inside its write transaction: two

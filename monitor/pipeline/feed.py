@@ -33,6 +33,7 @@ from monitor.parse.feed import parse_feed
 from monitor.pipeline.articles import ArticleProcessor, EntryResult
 from monitor.pipeline.claims import holding
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
+from monitor.store.feeds import PollSuccess
 from monitor.store.records import EntryChanges, RecheckItem
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,10 @@ class FeedStore(Protocol):
 
     def mark_guid_unstable(self, feed_id: int) -> None: ...
 
-    def pending_entries(self, feed_id: int) -> list[FeedEntry]: ...
+    def take_pending(self, feed_id: int, *,
+                     baseline_before: datetime | None) -> list[FeedEntry]: ...
 
-    def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None: ...
-
-    def record_poll_success(self, feed_id: int, *, at: datetime, status: str,
-                            etag: str | None, last_modified: str | None,
-                            next_poll_at: datetime, new_entries: int) -> None: ...
+    def record_polls(self, polls: Sequence[PollSuccess]) -> None: ...
 
     def record_poll_failure(self, feed_id: int, *, at: datetime, status: str, error: str,
                             next_poll_at: datetime) -> int: ...
@@ -78,6 +76,7 @@ class FeedOutcome:
     error_kind: str | None = None
     next_poll_at: datetime | None = None
     articles: tuple[EntryResult, ...] = field(default=())
+    record: PollSuccess | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -107,8 +106,8 @@ class Pipeline:
     async def run_cycle(self, *, due_only: bool = True,
                         names: Sequence[str] | None = None) -> list[FeedOutcome]:
         """Poll the feeds that are due concurrently: a bounded batch is claimed, and more as
-        its polls finish, until none is left (``due_only=False``: every enabled feed at once)."""
-        enabled = self.settings.enabled_names
+        its polls finish, until none is left (``due_only=False``: every enabled feed)."""
+        enabled = set(self.settings.enabled_names)
         wanted = [n for n in (names or enabled) if n in enabled]
         outcomes = sorted(await self._poll_claimed(wanted, due_only), key=lambda o: o.feed)
         _log_cycle(outcomes)
@@ -116,31 +115,51 @@ class Pipeline:
 
     async def _poll_claimed(self, wanted: Sequence[str], due_only: bool) -> list[FeedOutcome]:
         """Claims and polls until nothing is left: more feeds are claimed once half of the
-        batch in flight is done (a bounded batch each time, so other processes get theirs)."""
-        batch = self.settings.claim_batch if due_only else None
+        batch in flight is done (a bounded batch each time, so other processes get theirs,
+        and one process never holds every feed's entries and pages at once); a feed is
+        claimed once a cycle."""
+        batch = self.settings.claim_batch
+        left = list(wanted)
         running: set[asyncio.Future[FeedOutcome]] = set()
         outcomes: list[FeedOutcome] = []
-        more = True
+        more = bool(left)
         try:
             while more or running:
-                if more and (batch is None or len(running) <= batch // 2):
-                    limit = None if batch is None else batch - len(running)
-                    states = self.store.claim_due_feeds(self.clock(), names=wanted,
+                if more and len(running) <= batch // 2:
+                    limit = batch - len(running)
+                    states = self.store.claim_due_feeds(self.clock(), names=left,
                                                         due_only=due_only, limit=limit)
-                    more = limit is not None and len(states) == limit
-                    running |= {asyncio.ensure_future(self.poll_feed(s)) for s in states}
+                    taken = {s.name for s in states}
+                    left = [n for n in left if n not in taken]
+                    more = len(states) == limit and bool(left)
+                    running |= {asyncio.ensure_future(self._poll_one(s)) for s in states}
                 if running:
                     done, running = await asyncio.wait(running,
                                                        return_when=asyncio.FIRST_COMPLETED)
-                    outcomes += [task.result() for task in done]
+                    finished = [task.result() for task in done]
+                    await self._record(finished)
+                    outcomes += finished
         finally:
             for task in running:
                 task.cancel()
         return outcomes
 
+    async def _record(self, outcomes: Sequence[FeedOutcome]) -> None:
+        """The successful polls among ``outcomes``, written in one transaction."""
+        polls = [o.record for o in outcomes if o.record is not None]
+        if polls:
+            await self.articles.db.run(self.store.record_polls, polls)
+
     async def poll_feed(self, state: FeedState) -> FeedOutcome:
-        """One feed, start to end, its lease renewed meanwhile. Never raises for a feed's own
-        problems."""
+        """One feed, start to end, its lease renewed meanwhile, its result recorded. Never
+        raises for a feed's own problems."""
+        outcome = await self._poll_one(state)
+        await self._record([outcome])
+        return outcome
+
+    async def _poll_one(self, state: FeedState) -> FeedOutcome:
+        """``poll_feed`` but a success is left to record (``FeedOutcome.record``), so the
+        cycle writes the polls that ended together at once."""
         with holding(self.keeper, "feeds", [state.id]):
             return await self._poll_held(state)
 
@@ -164,25 +183,29 @@ class Pipeline:
         if result.not_modified:
             return self._record_success(feed, state, result, "not_modified")
         parsed = await self._parse(result, state)
-        changes = self.store.record_entries(state.id, parsed.entries, at=result.fetched_at)
+        changes = await self.articles.db.run(self.store.record_entries, state.id,
+                                             parsed.entries, at=result.fetched_at)
         if changes.guid_changes and not state.guid_unstable:
             self.store.mark_guid_unstable(state.id)
-        new, results = await self._process_pending(feed, state, result.fetched_at,
-                                                   changes.changed)
-        return self._record_success(feed, state, result, "ok", results, new=new)
+        fresh, results = await self._process_pending(feed, state, result.fetched_at,
+                                                     changes.changed)
+        keys = {e.key for e in fresh}
+        done = tuple(r.key for r in results if r.key in keys
+                     and r.status not in ("error", "deferred"))
+        return self._record_success(feed, state, result, "ok", results, new=len(fresh),
+                                    done=done)
 
     async def _process_pending(self, feed: FeedSpec, state: FeedState, now: datetime,
-                               changed: Sequence[FeedEntry]) -> tuple[int, list[EntryResult]]:
+                               changed: Sequence[FeedEntry],
+                               ) -> tuple[list[FeedEntry], list[EntryResult]]:
         """New entries (and any a crash left unprocessed) become articles; an entry is marked
-        done only once its article is stored, so nothing found is ever lost."""
-        pending = self.store.pending_entries(state.id)
-        fresh = self._countable(state, pending, now)
-        keys = {e.key for e in fresh}
-        self.store.finish_entries(state.id, [e.key for e in pending if e.key not in keys])
-        results = await self.articles.process(feed, state, fresh, changed)
-        self.store.finish_entries(state.id, [r.key for r in results if r.key in keys
-                                             and r.status not in ("error", "deferred")])
-        return len(fresh), results
+        done (with the poll's record) only once its article is stored, so nothing found is
+        ever lost. On a feed's first poll only recent, dated entries count as new: the rest
+        is baseline."""
+        since = None if state.baseline_done else now - self.settings.first_poll_window
+        fresh = await self.articles.db.run(self.store.take_pending, state.id,
+                                           baseline_before=since)
+        return fresh, await self.articles.process(feed, state, fresh, changed)
 
     async def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:
         """feedparser in the worker processes: it holds the GIL for tens of milliseconds a
@@ -197,25 +220,16 @@ class Pipeline:
         except BrokenProcessPool:
             raise ParseError("the parsing worker died") from None
 
-    def _countable(self, state: FeedState, new: Sequence[FeedEntry],
-                   now: datetime) -> tuple[FeedEntry, ...]:
-        """On a feed's first poll only recent, dated entries count as new: the rest is baseline."""
-        if state.baseline_done:
-            return tuple(new)
-        since = now - self.settings.first_poll_window
-        return tuple(e for e in new if e.has_date and e.published >= since)
-
     def _record_success(self, feed: FeedSpec, state: FeedState, result: FetchResult,
                         status: str, results: Sequence[EntryResult] = (),
-                        new: int = 0) -> FeedOutcome:
+                        new: int = 0, done: tuple[str, ...] = ()) -> FeedOutcome:
         next_poll = backoff.after_success(result.fetched_at, feed.interval, self.rng)
-        self.store.record_poll_success(
-            state.id, at=result.fetched_at, status=status, etag=result.etag,
-            last_modified=result.last_modified, next_poll_at=next_poll, new_entries=new)
+        record = PollSuccess(state.id, result.fetched_at, status, result.etag,
+                             result.last_modified, next_poll, new, done)
         return FeedOutcome(feed.name, status, new_entries=new,
                            matches=sum(bool(r.matched) for r in results),
                            deltas=sum(r.deltas for r in results),
-                           next_poll_at=next_poll, articles=tuple(results))
+                           next_poll_at=next_poll, articles=tuple(results), record=record)
 
     def _record_failure(self, feed: FeedSpec, state: FeedState,
                         exc: Exception) -> FeedOutcome:

@@ -8,7 +8,7 @@ route's deliveries of the events it records.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from monitor.store.records import RoutePolicy
@@ -44,10 +44,14 @@ class PipelineSettings:
     # How long an entry waits for another process that holds its page's claim before it is
     # left pending for the next poll (seconds).
     page_wait: float = 120.0
+    _by_name: dict[str, FeedSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in reversed(self.feeds)})
 
     @property
     def enabled_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.feeds if f.enabled)
 
     def feed(self, name: str) -> FeedSpec | None:
-        return next((f for f in self.feeds if f.name == name), None)
+        return self._by_name.get(name)

@@ -9,18 +9,20 @@ feed polls. ``signatures_since`` is what ``save_outcome`` finds a new article's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, and_, func, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, exists, func, select, update
 
 from monitor.models import Revision
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
+from monitor.store.jobs import claim_job_row, page_job
 from monitor.store.leases import FREE, claim
 from monitor.store.records import ArticleRef, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, matches, revisions
-from monitor.store.tombstones import tombstoned_urls
+from monitor.store.tombstones import chunks, tombstoned_urls
 
 RECHECK_LEASE_SECONDS = 300.0   # a re-check asked for by hand (``store.rechecks``)
 
@@ -60,6 +62,22 @@ def _has_revision(conn: Connection, article_id: int) -> bool:
 def _link(conn: Connection, feed_id: int, key: str, article_id: int) -> None:
     conn.execute(update(entries).values(article_id=article_id)
                  .where(entries.c.feed_id == feed_id, entries.c.key == key))
+
+
+_LINK_MANY = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
+                                   entries.c.key == bindparam("b_key")
+                                   ).values(article_id=bindparam("b_article"))
+
+
+def _evaluated(conn: Connection, urls: Sequence[str]) -> dict[str, int]:
+    """Article ids by URL, of the ``urls`` stored with a revision (evaluated)."""
+    found: dict[str, int] = {}
+    evaluated = exists(select(revisions.c.id).where(revisions.c.article_id == articles.c.id))
+    for part in chunks(sorted(set(urls))):
+        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(list(part)),
+                                                            evaluated)
+        found.update({row.url: int(row.id) for row in conn.execute(query)})
+    return found
 
 
 def cluster_alerted(conn: Connection, article_id: int, topic: str) -> bool:
@@ -112,6 +130,35 @@ class ArticlesMixin(StoreBase):
                 return None
             _link(conn, feed_id, key, article_id)
             return int(article_id)
+
+    def link_known_many(self, feed_id: int,
+                        items: Sequence[tuple[str, str]]) -> dict[str, int]:
+        """``link_known`` for a feed's (key, url) pairs at once, one transaction: the keys
+        linked to an evaluated article, with its id."""
+        wanted = [(key, url) for key, url in items if url]
+        if not wanted:
+            return {}
+        with self._db.write() as conn:
+            found = _evaluated(conn, [url for _, url in wanted])
+            links = {key: found[url] for key, url in wanted if url in found}
+            if links:
+                conn.execute(_LINK_MANY, [{"b_feed": feed_id, "b_key": key, "b_article": aid}
+                                          for key, aid in links.items()])
+        return links
+
+    def claim_page_for(self, feed_id: int, key: str, url: str,
+                       now: datetime) -> int | Literal["known"] | None:
+        """In one transaction: "known" when the page's article is evaluated (the entry is
+        linked to it), else the claim on fetching it (``claim_page``), or None while
+        another process holds that claim."""
+        with self._db.write() as conn:
+            found = _evaluated(conn, [url])
+            if url in found:
+                _link(conn, feed_id, key, found[url])
+                return "known"
+            claimed = claim_job_row(conn, page_job(url), now=now, owner=self.owner,
+                                    seconds=self.lease_seconds)
+        return claimed.id if claimed.status == "claimed" else None
 
     def baseline_revision(self, article_id: int, topic: str) -> Revision | None:
         """What a change is measured against: the last alerted revision,

@@ -81,9 +81,12 @@ def insert_ignore(conn: Connection, table: Table, conflict: list[str]) -> Insert
     return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
 
 
-def upsert(conn: Connection, table: Table, conflict: list[str], update: list[str]) -> Insert:
-    """INSERT ... ON CONFLICT (conflict) DO UPDATE SET the ``update`` columns."""
-    stmt = (sqlite.insert(table) if is_sqlite(conn) else postgresql.insert(table))
+def upsert(conn: Connection | str, table: Table, conflict: list[str],
+           update: list[str]) -> Insert:
+    """INSERT ... ON CONFLICT (conflict) DO UPDATE SET the ``update`` columns, for the
+    connection's backend (or one named: "sqlite", "postgresql")."""
+    lite = conn == "sqlite" if isinstance(conn, str) else is_sqlite(conn)
+    stmt = (sqlite.insert(table) if lite else postgresql.insert(table))
     return stmt.on_conflict_do_update(index_elements=conflict,
                                       set_={c: stmt.excluded[c] for c in update})
 

@@ -116,6 +116,13 @@ class _Comparison:
             self.changed.append(entry)
 
 
+def _finish(conn: Connection, feed_id: int, keys: set[str]) -> None:
+    for part in chunks(sorted(keys)):
+        conn.execute(update(entries).where(entries.c.feed_id == feed_id,
+                                           entries.c.key.in_(list(part)))
+                     .values(pending=False))
+
+
 class EntriesMixin(StoreBase):
     def record_entries(self, feed_id: int, entries: Sequence[FeedEntry], *,
                        at: datetime) -> EntryChanges:
@@ -132,15 +139,26 @@ class EntriesMixin(StoreBase):
         with self._db.read() as conn:
             return [_entry(row) for row in conn.execute(query)]
 
+    def take_pending(self, feed_id: int, *, baseline_before: datetime | None) -> list[FeedEntry]:
+        """The pending entries that count as new, oldest first, in one transaction. With
+        ``baseline_before`` (a feed's first poll) undated entries and those published
+        earlier are baseline: marked done here and not returned."""
+        query = (select(entries).where(entries.c.feed_id == feed_id, entries.c.pending)
+                 .order_by(entries.c.id))
+        with self._db.write() as conn:
+            pending = [_entry(row) for row in conn.execute(query)]
+            if baseline_before is None:
+                return pending
+            fresh = [e for e in pending if e.has_date and e.published >= baseline_before]
+            _finish(conn, feed_id, {e.key for e in pending} - {e.key for e in fresh})
+        return fresh
+
     def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None:
         """These entries are done: processed, or baseline that never counts as new."""
         if not keys:
             return
         with self._db.write() as conn:
-            for part in chunks(sorted(set(keys))):
-                conn.execute(update(entries).where(entries.c.feed_id == feed_id,
-                                                   entries.c.key.in_(list(part)))
-                             .values(pending=False))
+            _finish(conn, feed_id, set(keys))
 
     def entry_article(self, feed_id: int, key: str) -> int | None:
         query = select(entries.c.article_id).where(entries.c.feed_id == feed_id,

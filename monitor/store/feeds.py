@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, case, func, or_, select, update
+from sqlalchemy import Boolean, Connection, Row, bindparam, case, func, or_, select, update
 
 from monitor.models import FeedState
 from monitor.store.db import StoreBase
@@ -33,6 +34,48 @@ _RESET_ON_URL_CHANGE: dict[str, Any] = {
     "etag": None, "last_modified": None, "consecutive_errors": 0, "last_status": None,
     "last_error": None, "baseline_done": False, "next_poll_at": None, "guid_unstable": False,
 }
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class PollSuccess:
+    """One successful poll of a feed, as ``record_polls`` writes it with others at once:
+    its schedule and validators, and the keys of entries it finished (``done``)."""
+
+    feed_id: int
+    at: datetime
+    status: str                  # "ok" or "not_modified"
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    new_entries: int = 0
+    done: tuple[str, ...] = ()
+
+    def params(self) -> dict[str, Any]:
+        """The bind parameters of ``_POLLED`` (a 304 without validators keeps the old)."""
+        keep = self.status == "not_modified"
+        return {"b_id": self.feed_id, "b_status": self.status, "b_at": self.at,
+                "b_next": self.next_poll_at, "b_etag": self.etag,
+                "b_keep_etag": keep and self.etag is None, "b_modified": self.last_modified,
+                "b_keep_modified": keep and self.last_modified is None,
+                "b_new": self.new_entries > 0}
+
+
+def _kept(column: Any, flag: str, value: str) -> Any:
+    return case((bindparam(flag, type_=Boolean), column), else_=bindparam(value, type_=column.type))
+
+
+_AT = bindparam("b_at", type_=feeds.c.last_success_at.type)
+_POLLED = update(feeds).where(feeds.c.id == bindparam("b_id")).values(
+    last_status=bindparam("b_status"), last_error=None, consecutive_errors=0,
+    last_success_at=_AT, last_polled_at=_AT, baseline_done=True,
+    next_poll_at=bindparam("b_next", type_=feeds.c.next_poll_at.type), **FREE,
+    etag=_kept(feeds.c.etag, "b_keep_etag", "b_etag"),
+    last_modified=_kept(feeds.c.last_modified, "b_keep_modified", "b_modified"),
+    last_new_at=case((bindparam("b_new", type_=Boolean), _AT), else_=feeds.c.last_new_at))
+_DONE = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
+                              entries.c.key == bindparam("b_key")).values(pending=False)
 
 
 def _state_query() -> Any:
@@ -109,19 +152,19 @@ class FeedsMixin(StoreBase):
     def record_poll_success(self, feed_id: int, *, at: datetime, status: str,
                             etag: str | None, last_modified: str | None,
                             next_poll_at: datetime, new_entries: int) -> None:
-        values: dict[str, Any] = {
-            "last_status": status, "last_error": None, "consecutive_errors": 0,
-            "last_success_at": at, "last_polled_at": at, "baseline_done": True,
-            "next_poll_at": next_poll_at, **FREE,
-        }
-        if status != "not_modified" or etag is not None:
-            values["etag"] = etag
-        if status != "not_modified" or last_modified is not None:
-            values["last_modified"] = last_modified
-        if new_entries > 0:
-            values["last_new_at"] = at
+        self.record_polls([PollSuccess(feed_id, at, status, etag, last_modified, next_poll_at,
+                                       new_entries)])
+
+    def record_polls(self, polls: Sequence[PollSuccess]) -> None:
+        """Several successful polls in one transaction: each feed's schedule, validators and
+        health, its lease freed, and the entries it finished marked done."""
+        if not polls:
+            return
+        done = [{"b_feed": p.feed_id, "b_key": k} for p in polls for k in p.done]
         with self._db.write() as conn:
-            conn.execute(update(feeds).where(feeds.c.id == feed_id).values(**values))
+            conn.execute(_POLLED, [p.params() for p in polls])
+            if done:
+                conn.execute(_DONE, done)
 
     def record_poll_failure(self, feed_id: int, *, at: datetime, status: str, error: str,
                             next_poll_at: datetime) -> int:

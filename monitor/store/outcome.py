@@ -18,10 +18,12 @@ alert once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy.sql.dml import Insert
 
 from monitor import signatures
 from monitor.models import MatchResult, alert_thread_id
@@ -33,7 +35,7 @@ from monitor.store.dialect import advisory_lock, insert_ignore, upsert
 from monitor.store.events import OLDEST_FIRST, load_deltas
 from monitor.store.leases import FREE
 from monitor.store.records import ArticleOutcome, NewEvent, SavedOutcome
-from monitor.store.schema import articles, events, matches, revisions
+from monitor.store.schema import articles, events, jobs, matches, revisions
 
 log = logging.getLogger(__name__)
 _CLUSTER_LOCK = 727_002   # advisory lock key of cluster assignment
@@ -67,12 +69,18 @@ def _revision(conn: Connection, o: ArticleOutcome) -> tuple[int, bool]:
     return int(new_id), True
 
 
+@functools.cache
+def _matches_upsert(dialect: str) -> Insert:
+    """The upsert of match rows, built once per dialect (building it costs more than
+    running it)."""
+    return upsert(dialect, matches, ["revision_id", "topic"], ["matched", "score", "hits"])
+
+
 def _matches(conn: Connection, revision_id: int, results: tuple[MatchResult, ...]) -> None:
     rows = [{"revision_id": revision_id, "topic": m.topic, "matched": m.matched,
              "score": m.score, "hits": hits_to_json(m.hits)} for m in results]
     if rows:
-        conn.execute(upsert(conn, matches, ["revision_id", "topic"],
-                            ["matched", "score", "hits"]), rows)
+        conn.execute(_matches_upsert(conn.dialect.name), rows)
 
 
 def _article(conn: Connection, o: ArticleOutcome) -> None:
@@ -111,8 +119,14 @@ def _event(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) 
 
 
 class OutcomeMixin(StoreBase):
-    def save_outcome(self, outcome: ArticleOutcome) -> SavedOutcome:
+    def save_outcome(self, outcome: ArticleOutcome, *,
+                     release_job: int | None = None) -> SavedOutcome:
+        """The outcome, all or nothing; ``release_job`` (the claim on the article's page,
+        held by this process) is dropped in the same transaction."""
         with self._db.write() as conn:
+            if release_job is not None:
+                conn.execute(delete(jobs).where(jobs.c.id == release_job,
+                                                jobs.c.lease_owner == self.owner))
             outcome = _clustered(conn, outcome)
             revision_id, created = _revision(conn, outcome)
             _matches(conn, revision_id, outcome.matches)

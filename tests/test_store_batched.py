@@ -1,0 +1,80 @@
+"""The store's batched writes: a feed's entries, links and polls in a few statements."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from monitor.store import Store
+from monitor.store.feeds import PollSuccess
+from monitor.store.schema import entries, feeds, jobs
+from tests.test_store_support import T0, entry, feed_state, outcome, rows
+
+HOUR = timedelta(hours=1)
+
+
+def _feeds(store: Store, *names: str) -> list[int]:
+    store.sync_feeds([(n, f"https://{n}.example/rss") for n in names])
+    return [feed_state(store, n).id for n in names]
+
+
+def test_record_polls_writes_every_feed_and_finishes_their_entries(
+        store: Store, store_url: str) -> None:
+    hb, faz = _feeds(store, "handelsblatt", "faz")
+    store.record_entries(hb, [entry(1), entry(2)], at=T0)
+    store.record_poll_success(faz, at=T0, status="ok", etag='"alt"', last_modified="Mon",
+                              next_poll_at=T0 + HOUR, new_entries=0)
+    store.record_polls([
+        PollSuccess(hb, T0 + HOUR, "ok", '"v2"', None, T0 + 2 * HOUR, 2, (entry(1).key,)),
+        PollSuccess(faz, T0 + HOUR, "not_modified", None, None, T0 + 3 * HOUR)])
+    got = {s.name: s for s in store.feed_states()}
+    assert (got["handelsblatt"].etag, got["handelsblatt"].last_new_at) == ('"v2"', T0 + HOUR)
+    assert (got["faz"].etag, got["faz"].last_modified) == ('"alt"', "Mon")   # a 304 keeps them
+    assert got["faz"].last_status == "not_modified" and got["faz"].last_new_at is None
+    assert got["faz"].next_poll_at == T0 + 3 * HOUR and got["handelsblatt"].baseline_done
+    assert [e.key for e in store.pending_entries(hb)] == [entry(2).key]
+    assert rows(store_url, select(feeds.c.lease_owner).where(feeds.c.id == hb)) == [(None,)]
+
+
+def test_take_pending_marks_the_baseline_of_a_first_poll(store: Store) -> None:
+    [hb] = _feeds(store, "handelsblatt")
+    recent, older = entry(1), entry(2)                     # published an hour apart
+    store.record_entries(hb, [recent, older], at=T0)
+    since = recent.published - timedelta(minutes=1)
+    assert [e.key for e in store.take_pending(hb, baseline_before=since)] == [recent.key]
+    assert [e.key for e in store.pending_entries(hb)] == [recent.key]   # older: baseline, done
+    assert [e.key for e in store.take_pending(hb, baseline_before=None)] == [recent.key]
+
+
+def test_entries_of_a_feed_are_linked_to_stored_articles_at_once(
+        store: Store, store_url: str) -> None:
+    hb, gn = _feeds(store, "handelsblatt", "google-news")
+    one, two = entry(1), entry(2)
+    for feed_id in (hb, gn):
+        store.record_entries(feed_id, [one, two], at=T0)
+    ref = store.upsert_article(one.link, at=T0, title="AliExpress", source="Handelsblatt",
+                               entry=(hb, one.key))
+    assert store.link_known_many(gn, [(one.key, one.link), (two.key, two.link)]) == {}
+    store.save_outcome(outcome(ref.id, url=one.link))          # evaluated now
+    linked = store.link_known_many(gn, [(one.key, one.link), (two.key, two.link), ("x", "")])
+    assert linked == {one.key: ref.id}
+    assert rows(store_url, select(entries.c.key, entries.c.article_id)
+                .where(entries.c.feed_id == gn).order_by(entries.c.key)) == \
+        [(one.key, ref.id), (two.key, None)]
+
+
+def test_a_page_claim_links_a_stored_article_and_goes_with_its_outcome(
+        store: Store, store_url: str) -> None:
+    hb, gn = _feeds(store, "handelsblatt", "google-news")
+    one = entry(1)
+    store.record_entries(hb, [one], at=T0)
+    store.record_entries(gn, [one], at=T0)
+    claim = store.claim_page_for(hb, one.key, one.link, T0)
+    assert isinstance(claim, int)
+    ref = store.upsert_article(one.link, at=T0, title="AliExpress", source="Handelsblatt",
+                               entry=(hb, one.key))
+    store.save_outcome(outcome(ref.id, url=one.link), release_job=claim)
+    assert rows(store_url, select(jobs.c.id)) == []             # released with the outcome
+    assert store.claim_page_for(gn, one.key, one.link, T0) == "known"
+    assert store.entry_article(gn, one.key) == ref.id
