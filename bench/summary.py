@@ -11,6 +11,7 @@ comparison without a verdict.
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from bench.report import (
@@ -188,20 +189,18 @@ def comparisons(raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def soak_growth(soak: dict[str, Any] | None, which: str) -> tuple[float, float] | None:
-    """(MB per cycle, MB over the cycles after the first five): the least-squares slope of
-    RSS (the whole tree, or the main process) over the cycles after the fifth; None with
-    fewer than 3 such cycles. A slope, not last minus first: the workers' RSS rises and
-    falls as they are replaced."""
-    cycles = (soak or {}).get("cycles", [])[5:]
-    if len(cycles) < 3:
+    """(MB per cycle, MB in all) after the first five cycles: the median RSS (the whole
+    tree, or the main process) of the last ten cycles minus that of cycles 6 to 15, and
+    that per cycle between them. Medians, not a slope or last minus first: the workers'
+    RSS rises and falls as they are replaced and the pool stops, so single cycles (and a
+    least-squares slope) swing with where the dips fall. None with fewer than 4 cycles."""
+    rest = (soak or {}).get("cycles", [])[5:]
+    if len(rest) < 4:
         return None
-    values = [c["memory_after"]["rss"] if which == "tree" else c["main_rss_mb"]
-              for c in cycles]
-    xs = range(len(values))
-    mean_x, mean_y = (len(values) - 1) / 2, sum(values) / len(values)
-    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, values, strict=True)) / \
-        sum((x - mean_x) ** 2 for x in xs)
-    return slope, slope * (len(values) - 1)
+    values = [c["memory_after"]["rss"] if which == "tree" else c["main_rss_mb"] for c in rest]
+    k = min(10, len(values) // 2)
+    growth = statistics.median(values[-k:]) - statistics.median(values[:k])
+    return growth / (len(values) - k), growth
 
 
 def soak_rows(raw: dict[str, Any]) -> list[tuple[str, str]]:

@@ -32,6 +32,7 @@ from monitor.models import FeedEntry, FeedState, FetchResult, ParsedFeed
 from monitor.parse.feed import parse_feed
 from monitor.pipeline.articles import ArticleProcessor, EntryResult
 from monitor.pipeline.claims import holding
+from monitor.pipeline.offthread import return_free_memory
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.feeds import PollSuccess
 from monitor.store.records import EntryChanges, RecheckItem
@@ -111,6 +112,7 @@ class Pipeline:
         wanted = [n for n in (names or enabled) if n in enabled]
         outcomes = sorted(await self._poll_claimed(wanted, due_only), key=lambda o: o.feed)
         _log_cycle(outcomes)
+        return_free_memory()
         return outcomes
 
     async def _poll_claimed(self, wanted: Sequence[str], due_only: bool) -> list[FeedOutcome]:
