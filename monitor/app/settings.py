@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import time as dtime
 from datetime import timedelta
@@ -169,7 +169,7 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         articles_in_flight=max(4, 2 * config.fetch.concurrency),
         recheck=alerts.recheck, min_changed_words=alerts.min_changed_words,
         cluster_window=alerts.cluster_window,
-        routes=tuple(r.policy for r in route_settings(config)),
+        routes=route_policies(config),
         claim_batch=max(4, 2 * config.fetch.concurrency),
         page_wait=4 * config.storage.lease.total_seconds())
 
@@ -181,57 +181,65 @@ def service_settings(config: Config) -> ServiceSettings:
         shortest_interval=min((f.interval for f in enabled), default=DEFAULT_POLL_INTERVAL),
         listen=config.http.listen, digest_enabled=config.digest.enabled,
         digest_time=config.digest.time, digest_timezone=config.digest.timezone,
-        hourly_summary=any(r.policy.alerts for r in route_settings(config)),
+        hourly_summary=any(p.alerts for p in route_policies(config)),
         retention=config.storage.retention, web=web_settings(config))
 
 
 def mail_settings(config: Config, *, to: Sequence[str] | None = None,
-                  installation: str = "") -> MailSettings:
+                  installation: str = "", desk: DeskLinks | None = None) -> MailSettings:
     return MailSettings(sender=config.email.sender, to=tuple(to or config.email.to),
                         subject_prefix=config.email.subject_prefix or "",
-                        installation=installation, desk=desk_links(config))
+                        installation=installation, desk=desk)
 
 
-def desk_links(config: Config) -> DeskLinks | None:
-    """The review desk's address and link secret for mails and webhooks; None without a
-    ``[web]`` section."""
-    web = web_settings(config)
-    return DeskLinks(web.base_url, web.secret) if web is not None else None
-
-
-def route_settings(config: Config, installation: str = "") -> tuple[RouteSettings, ...]:
-    """The configured, enabled routes; without ``[[routes]]`` the one email route of
-    ``[email]`` (alerts as ``[alerts]`` says) and ``[digest]``."""
+def route_policies(config: Config) -> tuple[RoutePolicy, ...]:
+    """Which events each enabled route is told of, and how; without ``[[routes]]`` the one
+    email route of ``[email]`` (alerts as ``[alerts]`` says) and ``[digest]``."""
     if not config.routes:
-        return (_default_route(config, installation),)
-    return tuple(_route(config, r, installation) for r in config.routes if r.enabled)
+        return (_default_policy(config),)
+    return tuple(_policy(config, r) for r in config.routes if r.enabled)
 
 
-def _default_route(config: Config, installation: str) -> RouteSettings:
+def _default_policy(config: Config) -> RoutePolicy:
     alerts = config.alerts
     events = frozenset({"new", "updated"} if alerts.mode != "off" else set()) | (
         {"digest"} if config.digest.enabled else set())
-    policy = RoutePolicy(name=DEFAULT_ROUTE, channel="email", mode=alerts.mode,
-                         max_per_hour=alerts.max_per_hour, events=events)
-    return RouteSettings(name=DEFAULT_ROUTE, channel="email", policy=policy,
-                         mail=mail_settings(config, installation=installation),
-                         digest_mail=mail_settings(config, to=config.digest_recipients,
-                                                   installation=installation))
+    return RoutePolicy(name=DEFAULT_ROUTE, channel="email", mode=alerts.mode,
+                       max_per_hour=alerts.max_per_hour, events=events)
 
 
-def _route(config: Config, route: RouteConfig, installation: str) -> RouteSettings:
+def _policy(config: Config, route: RouteConfig) -> RoutePolicy:
     events = frozenset(route.events) | ({"digest"} if route.mode == "digest" else set())
     if not config.digest.enabled:
         events -= {"digest"}
-    policy = RoutePolicy(name=route.name, channel=route.channel, mode=route.mode,
-                         max_per_hour=route.max_per_hour, events=events,
-                         topics=frozenset(route.topics) if route.topics is not None else None)
+    return RoutePolicy(name=route.name, channel=route.channel, mode=route.mode,
+                       max_per_hour=route.max_per_hour, events=events,
+                       topics=frozenset(route.topics) if route.topics is not None else None)
+
+
+def route_settings(config: Config, installation: str = "") -> tuple[RouteSettings, ...]:
+    """The enabled routes with their policies, recipients, targets and secrets; every
+    message carries links into the review desk when one is configured."""
+    web = web_settings(config)
+    desk = DeskLinks(web.base_url, web.secret) if web is not None else None
+
+    def mail(to: Sequence[str]) -> MailSettings:
+        return mail_settings(config, to=to, installation=installation, desk=desk)
+
+    if not config.routes:
+        return (RouteSettings(name=DEFAULT_ROUTE, channel="email",
+                              policy=_default_policy(config), mail=mail(config.email.to),
+                              digest_mail=mail(config.digest_recipients)),)
+    return tuple(_route(config, r, mail) for r in config.routes if r.enabled)
+
+
+def _route(config: Config, route: RouteConfig,
+           mail: Callable[[Sequence[str]], MailSettings]) -> RouteSettings:
     to = route.to or config.email.to
     secret = config.secrets.get(route.name, "")
     return RouteSettings(
-        name=route.name, channel=route.channel, policy=policy,
-        mail=mail_settings(config, to=to, installation=installation),
-        digest_mail=mail_settings(config, to=route.digest_to or to, installation=installation),
+        name=route.name, channel=route.channel, policy=_policy(config, route), mail=mail(to),
+        digest_mail=mail(route.digest_to or to),
         url=secret if route.channel == "apprise" else (route.url or ""),
         secret=secret if route.channel == "webhook" else "",
         timeout=route.timeout.total_seconds())

@@ -27,15 +27,7 @@ from monitor.notify.headers import one_line
 from monitor.notify.settings import DeskLinks
 
 DEFAULT_TZ = "Europe/Berlin"
-FIELD_LABELS = {"title": "Titel", "summary": "Teaser", "text": "Text"}
 LINK_DROPPED = "Link entfernt: keine http(s)-Adresse"
-
-
-@dataclass(frozen=True, slots=True)
-class HitView:
-    field: str
-    clause: str
-    parts: tuple[tuple[bool, str], ...]   # (marked?, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +39,6 @@ class DeltaView:
     detected: str
     published: str
     score: str
-    hits: tuple[HitView, ...]
     link: str | None
     link_note: str
     diff: tuple[tuple[DiffOp, str], ...]
@@ -152,8 +143,6 @@ def delta_view(delta: Delta, *, tz: str = DEFAULT_TZ, context: int = 25,
         detected=local_time(delta.detected_at, tz),
         published=local_time(delta.published, tz),
         score=german_number(delta.score),
-        hits=tuple(HitView(FIELD_LABELS.get(h.field, h.field), h.clause, hit_parts(h))
-                   for h in delta.hits),
         link=link,
         link_note="" if link else LINK_DROPPED,
         diff=diff_view(delta.diff, context=context, max_changes=max_changes),
@@ -225,18 +214,19 @@ def reasons(delta: Delta, limit: int = 3) -> tuple[Reason, ...]:
 
 
 def _reason(part: str, hits: Sequence[Hit], title: str) -> Reason:
-    names: list[str] = []
+    names: dict[str, str] = {}          # by their folded spelling, first spelling kept
     for hit in hits:
         for marked, text in hit_parts(hit):
             name = one_line(text)
-            if marked and name and name.casefold() not in {n.casefold() for n in names}:
-                names.append(name)
+            if marked and name:
+                names.setdefault(name.casefold(), name)
     best = max(hits, key=lambda h: len(h.marks))
     excerpt = () if part == "title" else _excerpt(best)
     shown = one_line("".join(text for _, text in excerpt)).lstrip("… ")
     if title and shown.casefold().startswith(one_line(title)[:40].casefold()):
         excerpt = ()                  # the text's copy of the headline: shown already
-    return Reason(PART_LABELS.get(part, part), tuple(names[:4]), _closeness(best), excerpt)
+    return Reason(PART_LABELS.get(part, part), tuple(names.values())[:4], _closeness(best),
+                  excerpt)
 
 
 def _closeness(hit: Hit) -> str:
@@ -246,9 +236,9 @@ def _closeness(hit: Hit) -> str:
         return ""
     between = hit.snippet[marks[0][1]:marks[-1][0]]
     words = len(between.split())
-    if SENTENCE_END.search(between):
-        return f"{words} Wörter auseinander"
-    return "im selben Satz" if words <= 25 else f"{words} Wörter auseinander"
+    if words <= 25 and not SENTENCE_END.search(between):
+        return "im selben Satz"
+    return f"{words} Wörter auseinander"
 
 
 def _excerpt(hit: Hit) -> tuple[tuple[bool, str], ...]:
