@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from monitor.models import OutgoingMail
 from monitor.store import Store
+from monitor.store.digests import digest_job, digest_lease
 from monitor.store.schema import digest_items, digests, entries, feeds, jobs, outbox
 from tests.test_store_support import HB, T0, entry, feed_state, outcome, rows
 
@@ -91,10 +92,10 @@ def test_a_digest_is_made_once_per_route_and_period_under_its_lease(
     a, b = opener(owner="host-a:1"), opener(owner="host-b:2")
     ref = a.upsert_article(HB, at=T0, title="AliExpress", source="Handelsblatt")
     [event] = a.save_outcome(outcome(ref.id, url=HB)).deltas
-    lease_a = a.claim_digest("default", T0)
-    assert b.claim_digest("default", T0 + SECOND).status == "held"
+    lease_a = a.claim_job(digest_lease("default"), T0)
+    assert b.claim_job(digest_lease("default"), T0 + SECOND).status == "held"
     # a stalls past its lease; b takes the lease over and makes the day's digest
-    lease_b = b.claim_digest("default", T0 + 31 * SECOND)
+    lease_b = b.claim_job(digest_lease("default"), T0 + 31 * SECOND)
     assert lease_b.status == "claimed"
     made = b.create_digest(period_start=None, period_end=T0 + 32 * SECOND,
                            event_ids=[event.id], html_path="", mail=_digest_mail("2024-03-04"),
@@ -104,8 +105,8 @@ def test_a_digest_is_made_once_per_route_and_period_under_its_lease(
                            event_ids=[event.id], html_path="", mail=_digest_mail("late"),
                            period="2024-03-04", lease=lease_a.id)
     assert late is None                                          # fenced off: nothing written
-    assert a.digest_made("default", "2024-03-04") == T0 + 32 * SECOND
-    assert a.digest_made("default", "2024-03-05") is None
+    assert a.job_done_at(digest_job("default", "2024-03-04")) == T0 + 32 * SECOND
+    assert a.job_done_at(digest_job("default", "2024-03-05")) is None
     stored = rows(store_url, select(digests.c.id, digests.c.route, digests.c.period))
     assert [tuple(r) for r in stored] == [(made, "default", "2024-03-04")]
     assert [tuple(r) for r in rows(store_url, select(digest_items.c.digest_id))] == [(made,)]

@@ -110,7 +110,7 @@ def web_settings(**kw: object) -> WebSettings:
     values: dict[str, object] = {
         "listen": "127.0.0.1:0", "base_url": "http://desk.example", "secret": SECRET,
         "users": ((USER, PASSWORD_HASH),), "tokens": (("integration", TOKEN),),
-        "public_metrics": False, "queries": tuple(TOPICS.items())}
+        "public_metrics": False}
     values.update(kw)
     return WebSettings(**values)  # type: ignore[arg-type]
 

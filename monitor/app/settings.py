@@ -42,7 +42,7 @@ DEFAULT_POLL_INTERVAL = timedelta(minutes=15)
 class WebSettings:
     """The review desk's settings: where it listens, its links' base, the secret that signs
     its sessions and mail links, its users (name, scrypt hash) and API tokens (name, token),
-    and the topics' queries as configured (for the workbench and its TOML)."""
+    and the aliases the workbench's queries may name."""
 
     listen: str
     base_url: str
@@ -50,7 +50,6 @@ class WebSettings:
     users: tuple[tuple[str, str], ...]
     tokens: tuple[tuple[str, str], ...]
     public_metrics: bool
-    queries: tuple[tuple[str, str], ...] = ()
     aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
@@ -88,7 +87,6 @@ def web_settings(config: Config) -> WebSettings | None:
         secret=config.web_secret or state_secret(config.state_dir),
         users=tuple((u.name, u.password_hash) for u in web.users),
         tokens=tuple(config.web_tokens.items()), public_metrics=web.public_metrics,
-        queries=tuple((t.name, t.query) for t in config.topics if t.enabled),
         aliases=tuple(config.aliases.items()))
 
 

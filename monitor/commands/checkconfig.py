@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 
-from monitor.app.settings import compile_topics, maildir_path, make_mailer, route_settings
+from sqlalchemy.engine import make_url
+
+from monitor.app.settings import (
+    compile_topics,
+    maildir_path,
+    make_mailer,
+    route_settings,
+    transport_label,
+)
 from monitor.commands import command
 from monitor.config.model import Config
 from monitor.config.paths import sqlite_file, state_origin
 from monitor.errors import ConfigError
 from monitor.notify.channels import make_channel
-
-_PASSWORD_IN_URL = re.compile(r"(://[^/:@]*:)[^/@]*@")
 
 
 @command("check-config", "validate the configuration, print the paths it resolved and what "
@@ -57,9 +62,10 @@ def _routes(config: Config) -> list[str]:
     if not config.routes:
         return []
     lines = []
+    mailer = make_mailer(config)
     for route in route_settings(config):
         policy = route.policy
-        target = make_channel(route, make_mailer(config)).target()
+        target = make_channel(route, mailer).target()
         topics = ", ".join(sorted(policy.topics)) if policy.topics is not None else "all topics"
         events = ", ".join(e for e in ("new", "updated", "digest") if e in policy.events)
         lines.append(f"{route.name} ({route.channel}) {topics}; {events or 'no events'}; "
@@ -79,12 +85,10 @@ def _database(url: str) -> str:
     file = sqlite_file(url)
     if file is not None:
         return f"{file} (SQLite)"
-    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _transport(config: Config) -> str:
-    smtp = config.email.smtp
-    if smtp:
-        return f"SMTP {smtp.host}:{smtp.port} ({smtp.security})"
-    maildir = maildir_path(config)
-    return f"Maildir {maildir} (read it with: mutt -f {maildir})"
+    if config.email.smtp:
+        return transport_label(config)
+    return f"{transport_label(config)} (read it with: mutt -f {maildir_path(config)})"

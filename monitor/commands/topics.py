@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.commands import command, opened_store
-from monitor.commands.output import display_zone, show_time
+from monitor.commands.output import check_topic, display_zone, show_time
 from monitor.config.model import Config
-from monitor.errors import UsageError
 from monitor.match.learn import suggest
 from monitor.pipeline.learning import verdict_examples
 from monitor.store.topics import TopicActivity
@@ -58,9 +57,7 @@ def topics(args: argparse.Namespace, config: Config) -> int:
 
 
 def _suggest(name: str, config: Config) -> int:
-    if name not in {t.name for t in config.topics}:
-        raise UsageError(f"no topic {name!r}; topics: "
-                         f"{', '.join(t.name for t in config.topics) or 'none'}")
+    check_topic(config, name)
     with opened_store(config) as store:
         judged = store.verdict_texts(name)
     relevant = sum(s.relevant for s in judged)

@@ -81,10 +81,6 @@ class Aboutness:
     def share_part(self) -> float:
         return SHARE_WEIGHT * min(self.share, SHARE_CAP)
 
-    @property
-    def listed(self) -> int:
-        return sum(s.listed for s in self.sides)
-
 
 NONE = Aboutness("", ())
 

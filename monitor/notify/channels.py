@@ -24,6 +24,7 @@ the clock, the store or the configuration.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -32,6 +33,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -43,7 +45,6 @@ from monitor.notify.compose import (
     compose_digest,
     compose_summary,
     compose_test,
-    digest_context,
     local_short,
 )
 from monitor.notify.mailer import Mailer
@@ -112,9 +113,7 @@ class EmailChannel:
         return ", ".join(self.route.mail.to)
 
     def _tag(self, mail: OutgoingMail) -> OutgoingMail:
-        return OutgoingMail(message_id=mail.message_id, kind=mail.kind,
-                            recipients=mail.recipients, subject=mail.subject, raw=mail.raw,
-                            route=self.route.name, channel="email")
+        return dataclasses.replace(mail, route=self.route.name, channel="email")
 
 
 def story_document(delta: Delta, route: RouteSettings, now: datetime) -> dict[str, Any]:
@@ -258,15 +257,16 @@ class AppriseChannel:
                              f"({local_short(now)})", "\n".join(lines))
 
     def digest(self, data: DigestData, key: str, now: datetime) -> OutgoingMail:
-        context = digest_context(data)
         lines: list[str] = []
         for topic in data.topics:
             stories = [*topic.new, *topic.updated]
             if stories:
                 lines.append(f"{topic.topic}:")
                 lines.extend(_line(d) for d in stories)
-        title = (f"Tagesübersicht {context['day']}: {context['total_new']} neu, "
-                 f"{context['total_updated']} aktualisiert")
+        day = data.period_end.astimezone(ZoneInfo(data.timezone)).strftime("%d.%m.%Y")
+        new = sum(not d.backfill for t in data.topics for d in t.new)
+        updated = sum(len(t.updated) for t in data.topics)
+        title = f"Tagesübersicht {day}: {new} neu, {updated} aktualisiert"
         return self._message("digest", key, title, "\n".join(lines) or "Keine neuen Meldungen.")
 
     def test(self, key: str, now: datetime) -> OutgoingMail:

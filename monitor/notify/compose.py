@@ -154,6 +154,11 @@ def render_digest_text(data: DigestData) -> str:
     return make_environment().get_template("digest.txt.j2").render(digest_context(data))
 
 
+def render_digest_html(data: DigestData) -> str:
+    """The digest as a standalone HTML document, as archived whatever the route's channel."""
+    return make_environment().get_template("digest.html.j2").render(digest_context(data))
+
+
 def digest_context(data: DigestData, *, desk: DeskLinks | None = None,
                    now: datetime | None = None) -> dict[str, Any]:
     """What the digest templates read: topics, totals, source health and counts; with

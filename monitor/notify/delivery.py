@@ -30,8 +30,8 @@ from monitor.models import DEFAULT_ROUTE, Delta, OutgoingMail, route_scoped, sum
 from monitor.notify.channels import Channel, make_channel
 from monitor.notify.mailer import MaildirMailer, Mailer, SmtpMailer
 from monitor.notify.outbox import FlushReport, OutboxStore, flush_outbox
-from monitor.notify.settings import MailSettings, RouteSettings, SmtpSettings
-from monitor.store.records import DeadLetter, JobClaim, RoutePolicy
+from monitor.notify.settings import RouteSettings, SmtpSettings
+from monitor.store.records import DeadLetter, JobClaim
 
 log = logging.getLogger(__name__)
 SUMMARY_GAP = timedelta(minutes=55)   # at most one summary per hourly run, with slack
@@ -46,21 +46,6 @@ class DeliverySettings:
     maildir: Path
     smtp: SmtpSettings | None = None
     lease_renewal: float = 10.0
-
-    @property
-    def mail(self) -> MailSettings:
-        """The first route's mail settings (sender, recipients): for messages about the
-        service itself."""
-        return self.routes[0].mail
-
-    def policies(self) -> tuple[RoutePolicy, ...]:
-        return tuple(r.policy for r in self.routes)
-
-
-def single_route(mail: MailSettings, policy: RoutePolicy | None = None) -> RouteSettings:
-    """The one email route of a configuration without routes."""
-    return RouteSettings(name=DEFAULT_ROUTE, channel="email", policy=policy or RoutePolicy(),
-                         mail=mail)
 
 
 class DeliveryStore(OutboxStore, Protocol):

@@ -43,8 +43,9 @@ from monitor.models import (
     TopicDigest,
     message_id,
 )
-from monitor.notify.compose import compose_digest, digest_context, render_pair
+from monitor.notify.compose import compose_digest, render_digest_html
 from monitor.notify.settings import MailSettings
+from monitor.store.digests import digest_job, digest_lease
 from monitor.store.records import JobClaim
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,11 @@ class SentDigest(Protocol):
 class DigestStore(Protocol):
     """The store methods the digest job calls."""
 
-    def claim_digest(self, route: str, now: datetime) -> JobClaim: ...
+    def claim_job(self, name: str, now: datetime) -> JobClaim: ...
 
     def release_job(self, job_id: int) -> None: ...
 
-    def digest_made(self, route: str, period: str) -> datetime | None: ...
+    def job_done_at(self, name: str) -> datetime | None: ...
 
     def last_sent_digest(self, route: str = "default") -> SentDigest | None: ...
 
@@ -212,7 +213,7 @@ def render_digest(store: DigestStore, settings: DigestSettings, now: datetime,
     if channel is None:
         mail, html = compose_digest(data, settings.mail, now=now, message_id=key)
     else:
-        mail, html = channel.digest(data, key, now), render_pair("digest", digest_context(data))[1]
+        mail, html = channel.digest(data, key, now), render_digest_html(data)
     return DigestDraft(data, tuple(ids), mail, html)
 
 
@@ -241,7 +242,7 @@ async def _take_lease(store: DigestStore, settings: DigestSettings,
     """The route's digest lease, waiting while another process holds it (its digest is
     then made, or its lease ends when it died)."""
     deadline = time.monotonic() + settings.lease_wait
-    while (claim := store.claim_digest(settings.route, clock())).status != "claimed":
+    while (claim := store.claim_job(digest_lease(settings.route), clock())).status != "claimed":
         if time.monotonic() >= deadline:
             log.warning("digest status=busy route=%s holder=%s", settings.route, claim.owner)
             return None
@@ -253,7 +254,7 @@ def _make(store: DigestStore, settings: DigestSettings, now: datetime, lease: in
           by_hand: bool, empty: bool,
           channel: DigestChannel | None) -> DigestResult | DigestSkipped:
     day = digest_period(now, settings.timezone)
-    made = store.digest_made(settings.route, day)
+    made = store.job_done_at(digest_job(settings.route, day))
     if made is not None and not by_hand:
         return DigestSkipped("done", day, made)
     local = now.astimezone(ZoneInfo(settings.timezone))

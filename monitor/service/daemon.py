@@ -60,6 +60,7 @@ class Service:
         self.stop_event = asyncio.Event()
         self.reload_event = asyncio.Event()
         self.app: App | None = None
+        self._parts: tuple[App, DeskParts] | None = None
         self.scheduler: Scheduler | None = None
         self.normaliser = Normaliser()       # the desk's search index, in the matcher's words
 
@@ -107,10 +108,16 @@ class Service:
         return servers
 
     def _desk_parts(self) -> DeskParts | None:
+        """What the desk reads of the running app, made once per app (a reload makes a new
+        one)."""
         from monitor.web.state import DeskParts
 
         app = self.app
-        return None if app is None else DeskParts(app.store, app.topics, app.digest_settings())
+        if app is None:
+            return None
+        if self._parts is None or self._parts[0] is not app:
+            self._parts = (app, DeskParts(app.store, app.topics, app.digest_settings()))
+        return self._parts[1]
 
     async def _run_config(self) -> None:
         """Run with the current config until stopped or a good new config is loaded."""

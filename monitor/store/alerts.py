@@ -68,11 +68,13 @@ def queue_alerts(conn: Connection, deltas: Sequence[Delta], routes: Sequence[Rou
                  at: datetime) -> int:
     """Queues or folds the deliveries of ``deltas`` for every route, in the caller's
     transaction; returns how many outbox rows were new. A story or outlet muted on the
-    review desk (``store.verdicts``) alerts no route."""
+    review desk (``store.verdicts``), a story held back by the desk's verdicts and a
+    ``margin`` event ("Am Rande erwähnt", for the digest) alert no route."""
     if not deltas or not any(route.alerts for route in routes):
         return 0
     muted = muted_events(conn, [d.id for d in deltas])
-    wanted = [d for d in deltas if d.id not in muted and not d.held]
+    wanted = [d for d in deltas
+              if d.id not in muted and not d.held and d.kind != "margin"]
     return sum(_queue_route(conn, wanted, route, at) for route in routes if route.alerts)
 
 

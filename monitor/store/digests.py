@@ -10,9 +10,9 @@ is *stale*: the next digest takes over its events (``digest_candidates``) and
 ``create_digest`` removes it and its mail in the same transaction, so a catch-up digest
 covers everything since the last digest that was sent and no event reaches two inboxes.
 A digest's identity is its route and period (unique together); one process at a time makes
-a route's digest under its lease (``claim_digest``), ``create_digest`` checks it still
-holds that lease and records the period as made (``digest_made``) in its transaction, so a
-second attempt, by any process, finds the period done.
+a route's digest under its lease (the job ``digest_lease``), ``create_digest`` checks it
+still holds that lease and records the period as made (the job ``digest_job``) in its
+transaction, so a second attempt, by any process, finds the period done.
 """
 
 from __future__ import annotations
@@ -28,17 +28,22 @@ from monitor.models import Delta, OutgoingMail
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
 from monitor.store.events import OLDEST_FIRST, load_deltas
-from monitor.store.jobs import claim_job_row, mark_done, still_held
+from monitor.store.jobs import mark_done, still_held
 from monitor.store.leases import lease_free
 from monitor.store.outbox import insert_mails
-from monitor.store.records import DigestRow, JobClaim
-from monitor.store.schema import digest_items, digests, events, jobs, outbox, revisions
+from monitor.store.records import DigestRow
+from monitor.store.schema import digest_items, digests, events, outbox, revisions
 from monitor.store.tombstones import chunks
 from monitor.store.verdicts import not_dismissed
 
 log = logging.getLogger(__name__)
 # extract statuses that fell back to the feed summary (not "ok", not "summary_only")
 PROBLEM_STATUSES = ("consent_wall", "paywall", "failed", "timeout", "robots")
+
+
+def digest_lease(route: str) -> str:
+    """The job under whose lease one process at a time makes a digest of ``route``."""
+    return f"digest {route}"
 
 
 def digest_job(route: str, period: str) -> str:
@@ -99,19 +104,6 @@ class DigestsMixin(StoreBase):
                  .group_by(revisions.c.extract_status))
         with self._db.read() as conn:
             return {status: int(count) for status, count in conn.execute(query)}
-
-    def claim_digest(self, route: str, now: datetime) -> JobClaim:
-        """The lease under which one process at a time makes a digest of ``route``."""
-        with self._db.write() as conn:
-            return claim_job_row(conn, f"digest {route}", now=now, owner=self.owner,
-                                 seconds=self.lease_seconds)
-
-    def digest_made(self, route: str, period: str) -> datetime | None:
-        """When the digest of ``route`` and ``period`` was made; None if it was not."""
-        with self._db.read() as conn:
-            found: datetime | None = conn.scalar(select(jobs.c.done_at).where(
-                jobs.c.name == digest_job(route, period)))
-        return found
 
     def create_digest(self, *, period_start: datetime | None, period_end: datetime,
                       event_ids: Sequence[int], html_path: str, mail: OutgoingMail,

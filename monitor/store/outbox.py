@@ -79,12 +79,11 @@ class OutboxMixin(StoreBase):
         with self._db.write() as conn:
             return len(conn.scalars(stmt).all())
 
-    def claim_pending(self, now: datetime, *, limit: int = 20,
-                      lease_seconds: float | None = None) -> list[OutboxItem]:
+    def claim_pending(self, now: datetime, *, limit: int = 20) -> list[OutboxItem]:
         due = or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now)
         with self._db.write() as conn:
             ids = claim(conn, outbox, outbox.c.status == "pending", due, now=now,
-                        owner=self.owner, seconds=lease_seconds or self.lease_seconds,
+                        owner=self.owner, seconds=self.lease_seconds,
                         order=(outbox.c.next_attempt_at, outbox.c.id), limit=limit)
             rows = conn.execute(select(outbox).where(outbox.c.id.in_(ids))
                                 .order_by(outbox.c.id)).all()
@@ -141,13 +140,6 @@ class OutboxMixin(StoreBase):
                 .values(**values).returning(outbox.c.id))
         with self._db.write() as conn:
             return len(conn.scalars(stmt).all())
-
-    def outbox_by_route(self) -> dict[tuple[str, str, str], int]:
-        """Deliveries per (route, channel, status), counted without loading them."""
-        query = (select(outbox.c.route, outbox.c.channel, outbox.c.status, func.count())
-                 .group_by(outbox.c.route, outbox.c.channel, outbox.c.status))
-        with self._db.read() as conn:
-            return {(str(r), str(c), str(s)): int(n) for r, c, s, n in conn.execute(query)}
 
     def folded_routes(self) -> list[str]:
         """The routes with folded deltas waiting for a summary."""

@@ -134,8 +134,7 @@ class OutcomeMixin(StoreBase):
             ids = [i for ev in outcome.events if _wanted(conn, outcome, ev)
                    and (i := _event(conn, outcome, ev, revision_id))]
             deltas = load_deltas(conn, events.c.id.in_(ids), order=OLDEST_FIRST) if ids else []
-            queued = queue_alerts(conn, [d for d in deltas if d.kind != "margin"],
-                                  outcome.routes, at=outcome.fetched_at)
+            queued = queue_alerts(conn, deltas, outcome.routes, at=outcome.fetched_at)
         log.info("outcome_saved article_id=%d revision_id=%d revision_created=%s events=%d "
                  "mails=%d", outcome.article_id, revision_id, created, len(ids), queued)
         return SavedOutcome(revision_id, created, tuple(deltas), queued)

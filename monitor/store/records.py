@@ -23,14 +23,12 @@ from monitor.models import (
 )
 
 __all__ = [
-    "AlertMode", "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter",
+    "ArticleOutcome", "ArticleRef", "ClusterQuery", "DeadLetter",
     "DigestRow", "EntryChanges", "JobClaim", "JobStatus", "NewEvent", "RecheckItem",
     "RouteMode", "RoutePolicy", "SavedOutcome", "StoredText",
 ]
 
-AlertMode = Literal["immediate", "hourly", "off"]
 RouteMode = Literal["immediate", "hourly", "digest", "off"]
-EventName = Literal["new", "updated", "digest"]
 ALL_EVENTS: frozenset[str] = frozenset({"new", "updated", "digest"})
 JobStatus = Literal["claimed", "held", "done"]
 

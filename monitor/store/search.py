@@ -147,9 +147,9 @@ class SearchMixin(StoreBase):
                 articles.c.id.in_([r[0] for r in rows]))))
             values = [{"article_id": a, "revision_id": r, "lemmas": t}
                       for a, r, t in rows if a in known]
-            for value in values:
+            if values:
                 conn.execute(upsert(conn, search_text, ["article_id"],
-                                    ["revision_id", "lemmas"]).values(**value))
+                                    ["revision_id", "lemmas"]), values)
 
     def search(self, words: Sequence[Sequence[str]], *, topic: str | None = None,
                since: datetime | None = None, until: datetime | None = None,

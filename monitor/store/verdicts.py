@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, and_, delete, exists, func, or_, select
+from sqlalchemy import Connection, delete, exists, func, or_, select
 
 from monitor.errors import StoreError
 from monitor.store.db import StoreBase
@@ -99,9 +99,3 @@ class VerdictsMixin(StoreBase):
                 counts[topic][verdict] = int(count)
         return dict(counts)
 
-    def dismissed(self, article_id: int, topic: str) -> bool:
-        """True when the story was marked not relevant for ``topic``."""
-        with self._db.read() as conn:
-            return conn.scalar(select(verdicts.c.id).where(and_(
-                verdicts.c.article_id == article_id, verdicts.c.topic == topic,
-                verdicts.c.verdict == "not_relevant"))) is not None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
@@ -141,4 +141,3 @@ class LoginLimiter:
         self.failures.pop(address, None)
 
 
-Endpoint = Callable[[Request], Awaitable[Any]]

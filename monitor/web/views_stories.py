@@ -116,4 +116,4 @@ async def verdict(request: Request) -> Response:
         raise HTTPException(404, "Diese Meldung ist nicht (mehr) gespeichert.")
     await run_in_threadpool(parts.store.record_verdict, article_id, topic, chosen,
                             user=current_user(request) or "?", at=desk.now())
-    return RedirectResponse(safe_next(str(form.get("next", ""))) or "/", status_code=303)
+    return RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
