@@ -5,6 +5,7 @@ feeds, topics, and escaping of feed content."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import httpx
@@ -293,3 +294,32 @@ def test_a_days_digest_shows_what_it_carried(live_desk: LiveDesk) -> None:
     assert STORIES[0].title not in home and f'href="/digest/{made.period}"' in home
     assert all(story.title in day for story in STORIES)
     assert f"Digest vom {made.period}" in day
+
+
+def test_the_next_digest_is_what_every_digest_route_will_carry_each_story_once(
+        live_desk: LiveDesk) -> None:
+    assert live_desk.parts is not None
+    everything = live_desk.parts.digest
+    industrie = dataclasses.replace(everything, route="industrie", topics=("joint-ventures",),
+                                    topic_filter=("joint-ventures",))
+    verkehr = dataclasses.replace(everything, route="verkehr", topics=("bahn",),
+                                  topic_filter=("bahn",))
+    made = asyncio.run(send_digest(live_desk.store, industrie, lambda: NOW, by_hand=True))
+    assert isinstance(made, DigestResult) and made.events == 2
+    [mail] = live_desk.store.claim_pending(NOW)
+    live_desk.store.mark_sent(mail.id, at=NOW, response="250 ok")
+    with client(live_desk) as c:
+        login(c, live_desk)
+        live_desk.parts = dataclasses.replace(live_desk.parts, routes=(industrie, verkehr))
+        split = c.get("/").text
+        live_desk.parts = dataclasses.replace(live_desk.parts, routes=(verkehr,))
+        alone = c.get("/").text
+        live_desk.parts = dataclasses.replace(live_desk.parts,
+                                              routes=(industrie, verkehr, everything))
+        overlapping = c.get("/").text
+    # industrie's digest went out: only verkehr's story is next, whichever route comes first.
+    assert STORIES[1].title in split and STORIES[0].title not in split
+    assert STORIES[2].title not in split and "0 neu" not in split and "1 neu" in split
+    # a route over every topic has sent nothing yet: all three, each listed once.
+    assert all(story.title in overlapping for story in STORIES) and "3 neu" in overlapping
+    assert overlapping.count(STORIES[1].title) == alone.count(STORIES[1].title)

@@ -149,7 +149,8 @@ def live_desk(store: Store, tmp_path: Path) -> Iterator[LiveDesk]:
     parts = DeskParts(store, topics, digest_settings(tmp_path))
     settings = web_settings()
     clock = [NOW]
-    desk = Desk(settings, lambda: parts, lambda: (True, "desk"), clock=lambda: clock[0])
+    live = LiveDesk("", store, ids, settings, clock, parts)    # a test may swap its parts
+    desk = Desk(settings, lambda: live.parts, lambda: (True, "desk"), clock=lambda: clock[0])
     sock = _bind("127.0.0.1:0")
     server = _Thread(uvicorn.Config(desk_app(desk), log_config=None, lifespan="off"))
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
@@ -159,7 +160,8 @@ def live_desk(store: Store, tmp_path: Path) -> Iterator[LiveDesk]:
         threading.Event().wait(0.02)
     host, port = sock.getsockname()[:2]
     try:
-        yield LiveDesk(f"http://{host}:{port}", store, ids, settings, clock, parts)
+        live.base = f"http://{host}:{port}"
+        yield live
     finally:
         server.should_exit = True
         thread.join(10)

@@ -291,6 +291,14 @@ def digest_settings(config: Config, topics: Sequence[Topic],
         lease_wait=4 * config.storage.lease.total_seconds())
 
 
+def desk_digests(config: Config, topics: Sequence[Topic],
+                 routes: Sequence[RouteSettings]) -> tuple[DigestSettings, ...]:
+    """The digest settings of every one of ``routes`` that gets the digest, in configured
+    order (the first route's when none does): the desk shows what they carry together."""
+    wanted = [r for r in routes if "digest" in r.policy.events] or list(routes[:1])
+    return tuple(digest_settings(config, topics, r) for r in wanted)
+
+
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
     """Where the store is, and the leases of this process's claims: how long one lasts

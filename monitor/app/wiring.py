@@ -19,6 +19,7 @@ from monitor.app.settings import (
     ServiceSettings,
     compile_topics,
     delivery_settings,
+    desk_digests,
     digest_settings,
     extract_options,
     fetch_options,
@@ -115,6 +116,10 @@ class App:
     def digest_settings(self) -> DigestSettings:
         """The digest's settings for this app's configuration and topics."""
         return digest_settings(self.config, self.topics)
+
+    def desk_digests(self) -> tuple[DigestSettings, ...]:
+        """The digest settings of every route that gets the digest (``desk_digests``)."""
+        return desk_digests(self.config, self.topics, self.delivery.settings.routes)
 
     def render_digest(self, now: datetime) -> DigestDraft:
         """The first route's digest a send at ``now`` would queue, as a mail, composed but

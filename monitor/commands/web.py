@@ -17,7 +17,13 @@ import signal
 import sys
 from datetime import UTC, datetime
 
-from monitor.app.settings import compile_topics, digest_settings, web_settings
+from monitor.app.settings import (
+    compile_topics,
+    desk_digests,
+    digest_settings,
+    route_settings,
+    web_settings,
+)
 from monitor.commands import command, duration_ago, opened_store
 from monitor.commands.output import check_topic
 from monitor.config.model import Config
@@ -40,7 +46,8 @@ async def _serve(config: Config, store: Store) -> int:
         raise ConfigError(["web: no [web] section: add one to serve the review desk"],
                           str(config.source) if config.source else None)
     topics = compile_topics(config)
-    parts = DeskParts(store, topics, digest_settings(config, topics))
+    parts = DeskParts(store, topics, digest_settings(config, topics),
+                      desk_digests(config, topics, route_settings(config)))
 
     def health() -> tuple[bool, str]:
         ok = store.integrity_ok()

@@ -141,20 +141,47 @@ class DigestSkipped:
 def build_digest(store: DigestStore, settings: DigestSettings,
                  now: datetime) -> tuple[DigestData, list[int]]:
     """The digest's content and the ids of the deltas it covers."""
+    events, start = _candidates(store, settings, now)
+    return _data(store, settings, events, start, now, settings.topics), [e.id for e in events]
+
+
+def preview_digests(store: DigestStore, routes: Sequence[DigestSettings],
+                    now: datetime) -> DigestData:
+    """What the next digests of ``routes`` carry together, as the desk shows it: every
+    route's deltas, each once, grouped by topic in the routes' order; the period starts
+    where the earliest of them starts. ``routes`` is not empty."""
+    found: dict[int, Delta] = {}
+    starts: list[datetime] = []
+    for settings in routes:
+        events, start = _candidates(store, settings, now)
+        found.update((e.id, e) for e in events)
+        starts += [start] if start is not None else []
+    events = sorted(found.values(), key=lambda e: (e.detected_at, e.id))
+    topics = tuple(dict.fromkeys(name for s in routes for name in s.topics))
+    return _data(store, routes[0], events, min(starts, default=None), now, topics)
+
+
+def _candidates(store: DigestStore, settings: DigestSettings,
+                now: datetime) -> tuple[Sequence[Delta], datetime | None]:
+    """The route's deltas a digest at ``now`` covers, and where its period starts."""
     last = store.last_sent_digest(settings.route)
     events = store.digest_candidates(now, settings.route, settings.topic_filter)
     start = last.period_end if last else min((e.detected_at for e in events), default=None)
+    return events, start
+
+
+def _data(store: DigestStore, settings: DigestSettings, events: Sequence[Delta],
+          start: datetime | None, now: datetime, topics: Sequence[str]) -> DigestData:
     states = store.feed_states()
-    data = DigestData(
+    return DigestData(
         period_start=start, period_end=now, timezone=settings.timezone,
-        topics=_topics(events, settings.topics),
+        topics=_topics(events, topics),
         health=tuple(_health(s) for s in states if s.name in settings.feeds),
         extraction_problems=store.extraction_problems(start, now),
         counts={"new": sum(e.kind == "new" for e in events),
                 "updated": sum(e.kind == "updated" for e in events),
                 "feeds": len(settings.feeds),
                 "feeds_failing": sum(1 for s in states if s.consecutive_errors)})
-    return data, [e.id for e in events]
 
 
 def one_per_story(events: Sequence[Delta]) -> list[Delta]:

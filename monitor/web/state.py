@@ -34,11 +34,14 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class DeskParts:
-    """The running app's store, compiled topics and digest settings."""
+    """The running app's store, compiled topics and digest settings: ``digest`` the first
+    route's (its time zone is the desk's), ``routes`` those of every route that gets the
+    digest (the next digest the desk shows is what they carry together)."""
 
     store: Store
     topics: Sequence[Topic]
     digest: DigestSettings
+    routes: tuple[DigestSettings, ...] = ()
 
 
 @dataclass

@@ -1,7 +1,8 @@
-"""The digest pages: ``/`` the digest as the next mail would carry it (what is new since
-the last digest sent), ``/digest/YYYY-MM-DD`` the digests made that day; grouped by topic
-like the mail, with the feedback buttons on every story and the stories a backfill found
-under their own heading. Stories marked not relevant leave both."""
+"""The digest pages: ``/`` the digest as the next mails would carry it (what is new since
+the last digest sent, of every route that gets one, each story once), ``/digest/YYYY-MM-DD``
+the digests made that day; grouped by topic like the mail, with the feedback buttons on
+every story and the stories a backfill found under their own heading. Stories marked not
+relevant leave both."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from monitor.models import Delta
-from monitor.notify.digest import build_digest
+from monitor.notify.digest import preview_digests
 from monitor.notify.render import DeltaView, delta_view
 from monitor.web.pages import page
 from monitor.web.state import DeskParts, desk_of, parts_of
@@ -48,7 +49,7 @@ def sections(parts: DeskParts, deltas: Sequence[Delta], backfill: set[int]) -> l
     def cards(chosen: Sequence[Delta]) -> tuple[StoryCard, ...]:
         return tuple(StoryCard(delta_view(d, tz=zone), articles.get(d.id)) for d in chosen)
 
-    names = list(parts.digest.topics)
+    names = [t.name for t in parts.topics]
     names += sorted({d.topic for d in deltas} - set(names))
     found = []
     for name in names:
@@ -66,7 +67,7 @@ def sections(parts: DeskParts, deltas: Sequence[Delta], backfill: set[int]) -> l
 
 def today(request: Request) -> Response:
     parts, desk = parts_of(request), desk_of(request)
-    data, _ = build_digest(parts.store, parts.digest, desk.now())
+    data = preview_digests(parts.store, parts.routes or (parts.digest,), desk.now())
     deltas = [d for t in data.topics for d in (*t.new, *t.updated, *t.held, *t.margin)]
     return page(request, "digest.html.j2", heading="Nächster Digest",
                 lead="Was seit dem letzten versandten Digest neu ist.",
