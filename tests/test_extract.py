@@ -255,3 +255,40 @@ def test_looks_like_html_and_text_page() -> None:
     p = text_page("\nAlibaba plant Joint Venture\n\nDer Konzern verhandelt.\nMit VK.\n")
     assert (p.title, p.text, p.status) == (
         "Alibaba plant Joint Venture", "Der Konzern verhandelt.\nMit VK.", "ok")
+
+
+# The tokens trafilatura's byline XPaths look for, some near misses, and noise.
+_BYLINE_TOKENS = ["author", "Author", "author-name", "authorName", "AuthorCard", "AuthorURL",
+                  "byline", "Byline", "byl", "BBL", "username", "screenname", "writer",
+                  "journalist-name", "posted-by", "submitted-by", "channel-name", "me",
+                  "author name", "autor", "verfasser", "teaser", "meta", "sidebar", "x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["div", "span", "a", "p", "h3", "author", "rel",
+                                           "strong", "address", "section", "time"]),
+                          st.sampled_from(["class", "id", "itemprop", "rel", "data-testid",
+                                           "data-component", "title"]),
+                          st.sampled_from(_BYLINE_TOKENS)), max_size=6))
+def test_the_byline_pre_scan_never_hides_a_byline_trafilatura_would_find(
+        elements: list[tuple[str, str, str]]) -> None:
+    from lxml.html import fromstring
+    from trafilatura.metadata import extract_author
+
+    from monitor.extract.pagemeta import may_have_byline
+
+    body = "".join(f'<{tag} {name}="{value}">Von Erika Mustermann</{tag}>'
+                   for tag, name, value in elements)
+    tree = fromstring(f"<html><body><article><h1>Titel</h1>{body}<p>Text.</p>"
+                      "</article></body></html>")
+    assert may_have_byline(tree) or extract_author(tree) is None
+
+
+def test_a_byline_in_the_article_is_found_without_an_author_meta_tag() -> None:
+    html = ("<html><head><title>Zölle</title></head><body><article><h1>Neue Zölle</h1>"
+            '<p class="article-byline">Von Jana Petersen</p>'
+            "<p>Berlin. Die Bundesregierung prüft neue Zölle auf Stahl aus Fernost; "
+            "Verbände warnen vor Gegenmaßnahmen.</p>" * 3 + "</article></body></html>")
+    assert extract(html.encode()).author == "Jana Petersen"      # type: ignore[attr-defined]
+    plain = html.replace(' class="article-byline"', "")
+    assert extract(plain.encode()).author == ""                  # type: ignore[attr-defined]

@@ -89,6 +89,31 @@ def metadata_tree(tree: Any) -> Any:
     return root
 
 
+# Every attribute value trafilatura's byline XPaths (``trafilatura.xpaths.AUTHOR_XPATHS``)
+# test, lower-cased, contains one of these; so does no attribute of most elements.
+_BYLINE_MARKS = re.compile(r"author|byl|bbl|username|channel-name|zuozhe|bianji|xiaobian|"
+                           r"submitted-by|posted-by|journalist-name|screenname|writer")
+_BYLINE_ATTRIBUTES = ("class", "id", "itemprop", "data-testid", "data-component", "rel")
+
+
+def may_have_byline(tree: Any) -> bool:
+    """False only when no element could match trafilatura's byline XPaths, so that
+    ``extract_author`` would find none: its costliest steps (a copy of the tree pruned by
+    regular-expression XPaths) are skipped on the many pages without a byline element. A
+    superset test in one walk: every condition of those XPaths is on an element's tag or on
+    one of ``_BYLINE_ATTRIBUTES``, case-insensitively containing one of ``_BYLINE_MARKS``
+    (the pruning only removes elements, so it never makes one match)."""
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in ("author", "rel"):
+            return True
+        values = [v for name in _BYLINE_ATTRIBUTES if (v := el.get(name))]
+        if values and _BYLINE_MARKS.search(" ".join(values).lower()):
+            return True
+    return False
+
+
 def page_metadata(tree: Any, url: str) -> Any:
     """trafilatura's metadata readers and htmldate, without the costly parts we never use.
 
@@ -107,7 +132,7 @@ def page_metadata(tree: Any, url: str) -> Any:
     except Exception as exc:  # trafilatura's JSON-LD reader on broken JSON
         log.debug("json-ld unreadable url=%s error=%s", url, exc)
     found.title = found.title or meta.extract_title(tree)
-    found.author = found.author or meta.extract_author(tree)
+    found.author = found.author or (meta.extract_author(tree) if may_have_byline(tree) else None)
     found.sitename = (found.sitename or meta.extract_sitename(tree) or "").lstrip("@")
     found.date = find_date(tree, url=url, original_date=True, extensive_search=True,
                            outputformat=DATE_FORMAT)
