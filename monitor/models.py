@@ -84,6 +84,7 @@ class Page:
     site_name: str = ""
     language: str = ""
     detail: str = ""         # why a fallback was used
+    signature: bytes | None = None   # the story signature of ``text``, if the worker made it
 
 
 @dataclass(frozen=True, slots=True)

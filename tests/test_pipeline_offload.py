@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -22,3 +23,26 @@ def test_story_signature_is_the_cluster_signature_without_scipy() -> None:
     sig, scipy_loaded = json.loads(done.stdout)
     assert bytes.fromhex(sig) == signature(TEXT) != b""
     assert scipy_loaded is False
+
+
+def test_the_extraction_task_signs_the_page_it_made_and_only_a_text_of_its_own() -> None:
+    from monitor.extract.pool import ExtractOptions, Extractor
+    from monitor.models import Page
+    from monitor.pipeline.offload import with_signature
+
+    article = ("<html><head><title>Händler</title></head><body><article><h1>Händler</h1>"
+               + "".join(f"<p>{TEXT}</p>" for _ in range(2)) + "</article></body></html>")
+    wall = "<html><body><p>Kurz.</p></body></html>"
+
+    async def main() -> list[Page]:
+        extractor = Extractor(ExtractOptions(workers=1, budget_seconds=30))
+        try:
+            return [await extractor.extract(html.encode(), url="https://example.org/a",
+                                            feed_title="Händler", feed_summary="Kurz gefasst.",
+                                            after=with_signature) for html in (article, wall)]
+        finally:
+            await extractor.aclose()
+
+    signed, unsigned = asyncio.run(main())
+    assert signed.status == "ok" and signed.signature == signature(signed.text) != b""
+    assert unsigned.signature is None      # its text is the feed's: the pipeline signs that

@@ -59,6 +59,13 @@ def _warm_worker() -> None:
     extract_html(WARM_PAGE, url="https://example.org/warm")
 
 
+def _extract_then(after: Callable[[Page], Page] | None, html: bytes | str,
+                  **options: Any) -> Page:
+    """``extract_html``, then ``after`` on its Page in the same task (it must not raise)."""
+    page = extract_html(html, **options)
+    return after(page) if after is not None else page
+
+
 def _noop() -> None:
     """A task that only makes the pool start a worker."""
 
@@ -108,9 +115,11 @@ class Extractor:
                                    initializer=_warm_worker)
 
     async def extract(self, html: bytes, *, url: str, feed_title: str,
-                      feed_summary: str) -> Page:
-        """The Page for one fetched article; a fallback Page on timeout or pool failure."""
-        job = functools.partial(extract_html, cap_html(html, self._options.max_bytes),
+                      feed_summary: str, after: Callable[[Page], Page] | None = None) -> Page:
+        """The Page for one fetched article; a fallback Page on timeout or pool failure.
+        ``after`` (a module-level function, so it pickles) further works on the Page in the
+        same worker task (the pipeline adds the story signature so)."""
+        job = functools.partial(_extract_then, after, cap_html(html, self._options.max_bytes),
                                 url=url, feed_title=feed_title, feed_summary=feed_summary,
                                 max_bytes=self._options.max_bytes)
         async with self._slots:

@@ -33,7 +33,7 @@ from monitor.match import DocumentCache, Topic, article_document, page_document
 from monitor.match.document import default_cache
 from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
 from monitor.pipeline.claims import PageClaims, holding
-from monitor.pipeline.offload import story_signature
+from monitor.pipeline.offload import story_signature, with_signature
 from monitor.pipeline.offthread import StoreThread
 from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import (
@@ -247,7 +247,8 @@ class ArticleProcessor:
             self._advance(item.article_id, item.stage, result.etag, result.last_modified)
             return EntryResult("", item.title, item.url, "not_modified")
         page = await self.extractor.extract(result.body, url=result.final_url,
-                                            feed_title=item.title, feed_summary=item.summary)
+                                            feed_title=item.title, feed_summary=item.summary,
+                                            after=with_signature)
         return await self._evaluate(item.article_id, source, page, stage=item.stage + 1,
                               validators=(result.etag, result.last_modified))
 
@@ -309,7 +310,8 @@ class ArticleProcessor:
         except FetchError as exc:
             return summary_page(link, entry.title, entry.summary, "failed", str(exc)), (None, None)
         page = await self.extractor.extract(result.body, url=result.final_url,
-                                            feed_title=entry.title, feed_summary=entry.summary)
+                                            feed_title=entry.title, feed_summary=entry.summary,
+                                            after=with_signature)
         return page, (result.etag, result.last_modified)
 
     async def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
@@ -325,7 +327,8 @@ class ArticleProcessor:
                             cache=self._docs)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = (page.text if page.status == "ok" else "") or source.summary
-        sig = await self._signature(body)
+        sig = page.signature if page.signature is not None and body == page.text \
+            else await self._signature(body)
         events = tuple(e for r in results if r.matched
                        for e in self._events(article_id, r, title, body, fresh, source.name))
         if first:    # below the threshold with the query holding: for the digest only
@@ -350,8 +353,9 @@ class ArticleProcessor:
         return EntryResult(key, title, outcome.url, page.status, matched, told)
 
     async def _signature(self, body: str) -> bytes:
-        """The story signature, computed in a worker (datasketch stays out of this process);
-        here when the pool cannot take it."""
+        """The story signature of a text the extraction worker did not sign (a feed
+        summary), computed in a worker (datasketch stays out of this process); here when the
+        pool cannot take it."""
         try:
             return await self.extractor.offload(story_signature, body)
         except (TimeoutError, BrokenProcessPool, RuntimeError):

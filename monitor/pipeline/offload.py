@@ -10,11 +10,14 @@ through ``Extractor.offload``, or here when the pool cannot take it.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import logging
 import sys
 import types
+
+from monitor.models import Page
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +28,19 @@ def story_signature(text: str) -> bytes:
     from monitor.deltas.cluster import signature
 
     return signature(text)
+
+
+def with_signature(page: Page) -> Page:
+    """The page with the story signature of its text (``Page.signature``), made in the
+    extraction task that made the page; as it was when it has no text of its own or the
+    signature fails (the pipeline then makes it as it does for a feed summary)."""
+    if page.status != "ok" or not page.text:
+        return page
+    try:
+        return dataclasses.replace(page, signature=story_signature(page.text))
+    except Exception as exc:  # never lose the page to its signature
+        log.warning("signature_failed url=%s error=%r", page.url, exc)
+        return page
 
 
 def _minhash_only() -> None:
