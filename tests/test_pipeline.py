@@ -4,6 +4,7 @@ Retry-After, baseline on first poll, and failures recorded as data."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,3 +79,21 @@ def test_one_broken_feed_never_stops_the_others(site: NewsSite, tmp_path: Path) 
     assert by_name["good"].status == "ok" and by_name["good"].matches == 1
     assert by_name["html"].status == "error"
     assert states["html"].last_error == "not a feed: HTML page"
+
+
+def test_closing_the_app_ends_its_store_thread(site: NewsSite, tmp_path: Path) -> None:
+    """A daemon makes a new app on every reload: the old one's store thread must end."""
+    site.put("/kurier.xml", rss(site.url("").rstrip("/"), "Kurier", []))
+    config = config_for(site, tmp_path, "kurier")
+
+    def store_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("store")]
+
+    async def run() -> tuple[list[str], list[str]]:
+        async with open_app(config) as app:
+            await app.pipeline.articles.db.run(app.store.feed_states)
+            running = store_threads()
+        return running, store_threads()
+
+    running, after = asyncio.run(run())
+    assert running and not after

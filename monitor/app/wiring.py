@@ -174,8 +174,11 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
                                         keeper=keeper, judge=judge)
             pipeline = Pipeline(settings, store, fetcher, extractor, articles, clock,
                                 rng or random.Random(), keeper)
-            yield App(config, store, fetcher, extractor, topics, delivery, pipeline, clock,
-                      keeper)
+            try:
+                yield App(config, store, fetcher, extractor, topics, delivery, pipeline,
+                          clock, keeper)
+            finally:
+                articles.close()          # before the store: its thread may still write
     finally:
         await keeper.aclose()
         await extractor.aclose()

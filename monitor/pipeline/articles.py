@@ -140,6 +140,10 @@ class ArticleProcessor:
         # (the default cache keeps 256, about 20 MB), with the one normaliser of the process.
         self._docs = DocumentCache(DOCUMENTS_KEPT, normaliser=default_cache().normaliser)
 
+    def close(self) -> None:
+        """End the store thread (its last calls done); the app closes the store next."""
+        self.db.close()
+
     async def process(self, feed: FeedSpec, state: FeedState, fresh: Sequence[FeedEntry],
                       changed: Sequence[FeedEntry]) -> list[EntryResult]:
         """New entries become articles; changed entries re-check their article. Entries

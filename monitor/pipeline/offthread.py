@@ -36,7 +36,8 @@ class StoreThread:
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False)
+        """End the thread once the calls given to it are done (the store closes after)."""
+        self._executor.shutdown(wait=True)
 
 
 def return_free_memory() -> None:
