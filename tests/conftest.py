@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -63,6 +64,7 @@ class NewsSite:
         self.server = server
         self.resources: dict[str, Resource] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.delays: dict[str, float] = {}     # seconds a path's answer waits (a slow site)
         self._version = 0
         self._lock = threading.Lock()
         server.expect_request(re.compile(r"^/.*")).respond_with_handler(self._handle)
@@ -86,6 +88,8 @@ class NewsSite:
         with self._lock:
             self.requests.append((request.path, dict(request.headers)))
             resource = self.resources.get(request.path)
+            delay = self.delays.get(request.path, 0.0)
+        time.sleep(delay)
         if resource is None:
             return Response("nicht gefunden", status=404)
         if request.headers.get("If-None-Match") == resource.etag and resource.status == 200:

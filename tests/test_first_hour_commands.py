@@ -203,3 +203,36 @@ def test_recheck_fetches_a_story_now_and_alerts_on_the_edit(site: NewsSite, tmp_
     missing = run_cli("recheck", "--story", "999", config=config)
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: no story #999: `news-monitor deltas --since 30d`")
+
+
+def test_recheck_keeps_its_stories_leased_while_it_works(site: NewsSite, tmp_path: Path) -> None:
+    """A recheck that takes longer than a lease renews it, so no daemon takes the story
+    over meanwhile; once done, the story is free again."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    config = write_config(tmp_path, [{"name": "Kurier", "url": publish(site)}])
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[storage]\n", '[storage]\nlease = "2s"\nlease_renewal = "0.5s"\n', 1), encoding="utf-8")
+    assert run_cli("poll", config=config).returncode == 0
+    site.delays["/a1"] = 4.0                       # the page answers after two leases
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWS_MONITOR")}
+    recheck = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config),
+                                "recheck", "--all-recent"], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    db = sqlite3.connect(tmp_path / "state" / "monitor.db", timeout=10)
+    held: list[tuple[datetime, datetime]] = []
+    while recheck.poll() is None:
+        for owner, until in db.execute("SELECT lease_owner, lease_until FROM articles "
+                                       "WHERE next_check_at IS NOT NULL"):
+            if owner is not None:
+                lease_end = datetime.fromisoformat(until).replace(tzinfo=UTC)
+                held.append((datetime.now(UTC), lease_end))
+        time.sleep(0.1)
+    out, err = recheck.communicate()
+    assert recheck.returncode == 0, err
+    assert "1 story re-checked" in out
+    assert held and (held[-1][0] - held[0][0]).total_seconds() >= 3, held
+    assert all(end > seen for seen, end in held), held     # never expired while in work
+    assert db.execute("SELECT count(*) FROM articles WHERE lease_owner IS NOT NULL"
+                      ).fetchone() == (0,)

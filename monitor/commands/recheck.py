@@ -3,7 +3,8 @@
 Without it an edit is noticed at the next scheduled re-check (the first an hour after a
 story was found). The stories are the stored articles named by a story id as ``deltas``
 shows it (``#12``), by URL, or all still on the re-check schedule; each is claimed under
-the re-check lease and re-checked by the pipeline's own re-check, through the wiring's
+the re-check lease, renewed until all are done (a daemon never re-checks one meanwhile), and
+re-checked by the pipeline's own re-check, through the wiring's
 ``App`` (a conditional GET, extraction, matching, an ``updated`` event and its alert on a
 material change), counting as the story's next scheduled re-check. Then mail waiting in
 the outbox is delivered, as after ``poll``. A story that is not stored is a usage error.
@@ -54,7 +55,8 @@ async def _recheck(args: argparse.Namespace,
         if not ids and not args.all_recent:
             raise UsageError(_not_stored(args))
         items = app.store.claim_rechecks(ids, now=app.clock())
-        results = [await app.pipeline.articles.recheck(item) for item in items]
+        with app.keeper.holding("articles", [item.article_id for item in items]):
+            results = [await app.pipeline.articles.recheck(item) for item in items]
         report = await app.delivery.flush(include_waiting=True)
     return results, len(ids) - len(items), describe_flush(report)
 

@@ -24,8 +24,6 @@ from monitor.store.records import ArticleRef, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, matches, revisions
 from monitor.store.tombstones import chunks, tombstoned_urls
 
-RECHECK_LEASE_SECONDS = 300.0   # a re-check asked for by hand (``store.rechecks``)
-
 
 def to_revision(row: Row[Any] | None) -> Revision | None:
     if row is None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from monitor.store.articles import RECHECK_LEASE_SECONDS
 from monitor.store.db import StoreBase
 from monitor.store.leases import claim
 from monitor.store.records import RecheckItem
@@ -30,10 +29,11 @@ class RechecksMixin(StoreBase):
                                      .order_by(articles.c.id)))
 
     def claim_rechecks(self, ids: list[int], *, now: datetime) -> list[RecheckItem]:
-        """Leases the articles ``ids`` for a re-check now; those leased elsewhere are left."""
+        """Leases the articles ``ids`` for a re-check now, for the store's lease (the caller
+        renews it while it works: ``LeaseKeeper``); those leased elsewhere are left."""
         with self._db.write() as conn:
             claimed = claim(conn, articles, articles.c.id.in_(ids), now=now, owner=self.owner,
-                            seconds=RECHECK_LEASE_SECONDS)
+                            seconds=self.lease_seconds)
             rows = conn.execute(select(articles).where(articles.c.id.in_(claimed))
                                 .order_by(articles.c.id)).all()
         return [RecheckItem(article_id=r.id, url=r.url, etag=r.etag,
