@@ -213,7 +213,9 @@ def test_recheck_keeps_its_stories_leased_while_it_works(site: NewsSite, tmp_pat
 
     config = write_config(tmp_path, [{"name": "Kurier", "url": publish(site)}])
     config.write_text(config.read_text(encoding="utf-8").replace(
-        "[storage]\n", '[storage]\nlease = "2s"\nlease_renewal = "0.5s"\n', 1), encoding="utf-8")
+        "[storage]\n", '[storage]\nlease = "2s"\nlease_renewal = "0.5s"\n', 1).replace(
+        'timeout = "5s"\ndeadline = "10s"', 'timeout = "20s"\ndeadline = "40s"'),
+        encoding="utf-8")
     assert run_cli("poll", config=config).returncode == 0
     site.delays["/a1"] = 4.0                       # the page answers after two leases
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWS_MONITOR")}
