@@ -33,6 +33,7 @@ from monitor.extract.pool import Extractor
 from monitor.fetch.client import Fetcher
 from monitor.leasing import LeaseKeeper
 from monitor.match import Topic
+from monitor.match.normalise import Normaliser
 from monitor.notify.delivery import Delivery
 from monitor.notify.digest import (
     DigestDraft,
@@ -168,10 +169,11 @@ async def open_app(config: Config, *, clock: Clock = utcnow,
             delivery = Delivery(delivery_settings(config, store.installation_id()), store,
                                 clock, keeper=keeper)
             settings = pipeline_settings(config)
-            judge = VerdictJudge(store, topic_words(config))
+            lemmas = Normaliser()         # the matcher's and the verdict models' word cache
+            judge = VerdictJudge(store, topic_words(config), lemmas=lemmas)
             articles = ArticleProcessor(settings=settings, store=store, fetcher=fetcher,
                                         extractor=extractor, topics=topics, clock=clock,
-                                        keeper=keeper, judge=judge)
+                                        keeper=keeper, judge=judge, lemmas=lemmas)
             pipeline = Pipeline(settings, store, fetcher, extractor, articles, clock,
                                 rng or random.Random(), keeper)
             try:

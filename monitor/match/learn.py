@@ -3,12 +3,14 @@ which query changes the verdicts suggest.
 
 ``fit`` takes a topic's verdicts (``Example``: a story's text, whether the desk found it
 relevant, its name for a reason, its outlet section, and whether the topic matched it)
-and returns a ``VerdictModel``: TF-IDF vectors (scikit-learn) of content words (folded,
-crudely stemmed, German stop words left out), IDF taken from the verdicts and any
-``background`` texts. ``VerdictModel.judge`` compares a new story with every verdict by
-cosine similarity (plus a little when the outlet section is the same): a story at least
-``threshold`` alike to a rejected one, and closer to it than to any accepted one, is
-``held_back``, and the ``Judgement`` names that rejected story as the reason.
+and returns a ``VerdictModel``: TF-IDF vectors (scikit-learn) of content words (their
+folded base forms from the matcher's lemmatiser, simplemma's German dictionary, so
+"Bestellungen" and "Bestellung" are one word; German stop words left out), IDF taken
+from the verdicts and any ``background`` texts. ``VerdictModel.judge`` compares a new
+story with every verdict by cosine similarity (plus a little when the outlet section is
+the same): a story at least ``threshold`` alike to a rejected one, and closer to it than
+to any accepted one, is ``held_back``, and the ``Judgement`` names that rejected story as
+the reason.
 ``suggest`` proposes query changes: words far more frequent in rejected than in accepted
 stories as ``NOT`` candidates, and words of relevant stories the topic missed as
 additions, each with how many past verdicts it would have changed.
@@ -24,15 +26,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from monitor.match.normalise import PART_RE, WORD_RE, fold
+from monitor.match.normalise import PART_RE, WORD_RE, Normaliser, fold
 
 THRESHOLD = 0.3          # cosine similarity to a rejected story that holds a story back
 MIN_SHARED = 6           # ... sharing at least this many content words with it (a small
                          # store's word weights are noisy: two rare shared words are no kin)
 LEAD = 0.05              # ... by at least this much more than to any accepted story
 SECTION_BONUS = 0.1      # added when both stories come from the same outlet section
-MIN_STEM = 4
-ENDINGS = ("ungen", "en", "er", "es", "em", "e", "n", "s")
 _STOP_TEXT = """
 aber alle allem allen aller alles als also am an auch auf aus bei beim bin bis bisher
 bislang da damit dann das dass dem den denen der des dessen die dies diese diesem diesen
@@ -125,17 +125,19 @@ class VerdictModel:
 
 
 def fit(examples: Iterable[Example | tuple[str, bool]], *, background: Sequence[str] = (),
-        topic_words: Iterable[str] = (), threshold: float = THRESHOLD) -> VerdictModel:
+        topic_words: Iterable[str] = (), threshold: float = THRESHOLD,
+        lemmas: Normaliser | None = None) -> VerdictModel:
     """A model of the verdicts. ``topic_words`` (the topic's query words and alias entries,
     ``russ*`` for a prefix) are left out: every story the topic matched names them, so they
     say nothing of its verdict. ``background`` texts (other stories of the period) only
-    sharpen which words are common."""
+    sharpen which words are common. ``lemmas``: the normaliser that gives words their base
+    forms (a new one by default)."""
     known = tuple(e if isinstance(e, Example) else Example(e[0], e[1]) for e in examples)
     if not known:
         return VerdictModel((), threshold)
     from sklearn.feature_extraction.text import TfidfVectorizer  # heavy: on first fit only
 
-    ignored = Ignored.of(topic_words)
+    ignored = Ignored.of(topic_words, lemmas)
     vectorizer = TfidfVectorizer(tokenizer=ignored.content_words, lowercase=False,
                                  token_pattern=None, sublinear_tf=True)
     vectorizer.fit([e.text for e in known] + list(background))
@@ -144,46 +146,41 @@ def fit(examples: Iterable[Example | tuple[str, bool]], *, background: Sequence[
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
-    """Words left out of the text model: whole folded words and prefixes."""
+    """Words left out of the text model: whole folded words and prefixes; ``lemmas`` gives
+    the words kept their base forms."""
 
     words: frozenset[str] = frozenset()
     prefixes: tuple[str, ...] = ()
+    lemmas: Normaliser = field(default_factory=Normaliser, compare=False)
 
     @classmethod
-    def of(cls, entries: Iterable[str]) -> Ignored:
+    def of(cls, entries: Iterable[str], lemmas: Normaliser | None = None) -> Ignored:
         words, prefixes = set(), []
         for entry in entries:
             for word in PART_RE.findall(entry):
                 words.add(fold(word))
             if entry.strip().endswith("*"):
                 prefixes.append(fold(entry.strip().rstrip("*")))
-        return cls(frozenset(words), tuple(p for p in prefixes if p))
+        return cls(frozenset(words), tuple(p for p in prefixes if p), lemmas or Normaliser())
 
     def content_words(self, text: str) -> list[str]:
-        """Folded, crudely stemmed words of ``text`` without stop words, numbers and the
-        ignored words."""
+        """The folded base forms of the words of ``text``, without stop words, numbers and
+        the ignored words (as written or as base form)."""
         words = []
         for word in PART_RE.findall(text):
-            folded = fold(word)
-            if (folded in STOP_WORDS or not folded[:1].isalpha() or len(folded) < 3
-                    or folded in self.words or folded.startswith(self.prefixes or ("\0",))):
+            keys = self.lemmas.keys(word)
+            folded, base = keys.surface, min(keys.bases, key=len)
+            if (folded in STOP_WORDS or base in STOP_WORDS or not folded[:1].isalpha()
+                    or len(folded) < 3 or folded in self.words or base in self.words
+                    or folded.startswith(self.prefixes or ("\0",))):
                 continue
-            words.append(stem(folded))
+            words.append(base)
         return words
 
 
-def content_words(text: str) -> list[str]:
-    """Folded, crudely stemmed words of ``text`` without stop words and numbers."""
-    return Ignored().content_words(text)
-
-
-def stem(word: str) -> str:
-    """The word without one common German inflection ending, if enough is left."""
-    for ending in ENDINGS:
-        if (word.endswith(ending) and len(word) - len(ending) >= MIN_STEM
-                and not word.endswith("ss")):
-            return word[:-len(ending)]
-    return word
+def content_words(text: str, lemmas: Normaliser | None = None) -> list[str]:
+    """The folded base forms of the words of ``text``, without stop words and numbers."""
+    return Ignored.of((), lemmas).content_words(text)
 
 
 def suggest(examples: Iterable[Example], *, min_stories: int = 2,

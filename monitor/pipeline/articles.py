@@ -31,6 +31,7 @@ from monitor.fetch.client import Fetcher
 from monitor.leasing import LeaseKeeper
 from monitor.match import DocumentCache, Topic, article_document, page_document
 from monitor.match.document import default_cache
+from monitor.match.normalise import Normaliser
 from monitor.models import FeedEntry, FeedState, MatchResult, Page, Revision
 from monitor.pipeline.claims import PageClaims, holding
 from monitor.pipeline.offload import story_signature, with_signature
@@ -124,7 +125,7 @@ class ArticleProcessor:
     def __init__(self, *, settings: PipelineSettings, store: ArticleStore, fetcher: Fetcher,
                  extractor: Extractor, topics: Sequence[Topic],
                  clock: Callable[[], datetime], keeper: LeaseKeeper | None = None,
-                 judge: HeldBack | None = None) -> None:
+                 judge: HeldBack | None = None, lemmas: Normaliser | None = None) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.judge = judge
         self.extractor, self.topics, self.clock = extractor, topics, clock
@@ -138,7 +139,8 @@ class ArticleProcessor:
         self._stored: dict[str, None] = {}     # links of pages stored here lately, oldest first
         # Every topic evaluates a page right after it is prepared: a few documents suffice
         # (the default cache keeps 256, about 20 MB), with the one normaliser of the process.
-        self._docs = DocumentCache(DOCUMENTS_KEPT, normaliser=default_cache().normaliser)
+        self._docs = DocumentCache(DOCUMENTS_KEPT,
+                                   normaliser=lemmas or default_cache().normaliser)
 
     def close(self) -> None:
         """End the store thread (its last calls done); the app closes the store next."""

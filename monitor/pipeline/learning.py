@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from monitor.match.learn import Example, TermSuggestion, VerdictModel, fit, suggest
+from monitor.match.normalise import Normaliser
 from monitor.store.learning import JudgedStory
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,13 @@ class _Fitted:
 @dataclass
 class VerdictJudge:
     """Judges new stories by the verdicts of their topic; ``topic_words``: each topic's own
-    words (query terms and alias entries), which say nothing about a verdict."""
+    words (query terms and alias entries), which say nothing about a verdict; ``lemmas``:
+    the normaliser that gives words their base forms (the matcher's, so one word cache)."""
 
     store: LearningStore
     topic_words: Mapping[str, Sequence[str]]
     clock: Callable[[], float] = time.monotonic
+    lemmas: Normaliser | None = None    # the matcher's, shared; else made with a first model
     _fitted: dict[str, _Fitted] = field(default_factory=dict)
 
     def held_back(self, topic: str, title: str, text: str, section: str = "") -> str:
@@ -80,8 +83,9 @@ class VerdictJudge:
             return None
         examples = verdict_examples(judged)
         log.info("verdict_model topic=%s verdicts=%d", topic, len(examples))
+        self.lemmas = self.lemmas or Normaliser()
         return fit(examples, background=self.store.background_texts(),
-                   topic_words=self.topic_words.get(topic, ()))
+                   topic_words=self.topic_words.get(topic, ()), lemmas=self.lemmas)
 
 
 def verdict_examples(judged: Sequence[JudgedStory]) -> list[Example]:
