@@ -323,3 +323,26 @@ def test_the_next_digest_is_what_every_digest_route_will_carry_each_story_once(
     # a route over every topic has sent nothing yet: all three, each listed once.
     assert all(story.title in overlapping for story in STORIES) and "3 neu" in overlapping
     assert overlapping.count(STORIES[1].title) == alone.count(STORIES[1].title)
+
+
+def test_a_verdict_on_a_story_no_longer_stored_is_a_clear_404_everywhere(
+        live_desk: LiveDesk) -> None:
+    gone = max(live_desk.ids.values()) + 1000           # removed by retention, say
+    link = verdict_link("http://desk.example", SECRET, gone, "joint-ventures",
+                        NOW).removeprefix("http://desk.example")
+    with client(live_desk) as c:
+        confirm = c.get(link)
+        assert confirm.status_code == 200 and "nicht mehr gespeichert" in confirm.text
+        by_mail = c.post(link, data={"csrf": csrf_of(confirm.text)})
+        assert by_mail.status_code == 404 and "nicht mehr gespeichert" in by_mail.text
+        login(c, live_desk)
+        token = csrf_of(c.get(f"/stories/{live_desk.ids['stahl-jv']}").text)
+        by_button = c.post(f"/stories/{gone}/verdict", data={
+            "csrf": token, "topic": "joint-ventures", "verdict": "not_relevant"})
+        assert by_button.status_code == 404 and "nicht (mehr) gespeichert" in by_button.text
+    with httpx.Client(base_url=live_desk.base,
+                      headers={"Authorization": f"Bearer {web_support.TOKEN}"}) as api:
+        by_api = api.post(f"/api/stories/{gone}/verdict",
+                          json={"topic": "joint-ventures", "verdict": "not_relevant"})
+        assert by_api.status_code == 404 and "no such story" in by_api.text
+    assert all(live_desk.store.verdicts_of(i) == [] for i in live_desk.ids.values())

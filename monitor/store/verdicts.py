@@ -65,14 +65,15 @@ def not_dismissed(event: Any = events) -> Any:
 
 class VerdictsMixin(StoreBase):
     def record_verdict(self, article_id: int, topic: str, verdict: str, *, user: str,
-                       at: datetime) -> bool:
-        """Records ``verdict``; False when it was recorded before (nothing changes)."""
+                       at: datetime) -> bool | None:
+        """Records ``verdict``; False when it was recorded before (nothing changes), None
+        when no such article is stored (checked in the same transaction)."""
         if verdict not in VERDICTS:
             raise StoreError(f"unknown verdict {verdict!r}")
         with self._db.write() as conn:
             outlet = conn.scalar(select(articles.c.source).where(articles.c.id == article_id))
             if outlet is None:
-                raise StoreError(f"no stored article {article_id}")
+                return None
             if verdict in _OPPOSITE:
                 conn.execute(delete(verdicts).where(
                     verdicts.c.article_id == article_id, verdicts.c.topic == topic,

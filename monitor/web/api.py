@@ -107,10 +107,10 @@ async def verdict(request: Request) -> Response:
     if not isinstance(topic, str) or not topic or chosen not in VERDICTS:
         raise HTTPException(400, f"expected topic and verdict (one of {', '.join(VERDICTS)})")
     store, desk = parts_of(request).store, desk_of(request)
-    if await run_in_threadpool(store.story, request.path_params["id"]) is None:
-        raise HTTPException(404, "no such story")
     new = await run_in_threadpool(store.record_verdict, request.path_params["id"], topic,
                                   chosen, user=f"api:{name}", at=desk.now())
+    if new is None:
+        raise HTTPException(404, "no such story")
     return JSONResponse({"recorded": new, "topic": topic, "verdict": chosen})
 
 

@@ -44,11 +44,12 @@ async def record(request: Request) -> Response:
     if isinstance(link, LinkRefused):
         return _refused(request, link)
     parts, desk = parts_of(request), desk_of(request)
-    if await run_in_threadpool(parts.store.story, link.article_id) is None:
+    recorded = await run_in_threadpool(parts.store.record_verdict, link.article_id,
+                                       link.topic, "not_relevant", user="mail-link",
+                                       at=desk.now())
+    if recorded is None:
         return page(request, "message.html.j2", status=404, heading="Nicht gefunden",
                     message="Diese Meldung ist nicht mehr gespeichert.")
-    await run_in_threadpool(parts.store.record_verdict, link.article_id, link.topic,
-                            "not_relevant", user="mail-link", at=desk.now())
     return page(request, "message.html.j2", heading="Gespeichert",
                 message=f"Die Meldung ist für das Thema „{link.topic}“ als nicht relevant "
                         "markiert. Sie erscheint nicht mehr im Digest.")

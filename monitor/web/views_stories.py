@@ -112,8 +112,8 @@ async def verdict(request: Request) -> Response:
     if chosen not in VERDICTS or not topic:
         raise HTTPException(400, "Urteil oder Thema fehlt")
     parts, desk = parts_of(request), desk_of(request)
-    if await run_in_threadpool(parts.store.story, article_id) is None:
+    recorded = await run_in_threadpool(parts.store.record_verdict, article_id, topic, chosen,
+                                       user=current_user(request) or "?", at=desk.now())
+    if recorded is None:
         raise HTTPException(404, "Diese Meldung ist nicht (mehr) gespeichert.")
-    await run_in_threadpool(parts.store.record_verdict, article_id, topic, chosen,
-                            user=current_user(request) or "?", at=desk.now())
     return RedirectResponse(safe_next(str(form.get("next", ""))), status_code=303)
