@@ -310,12 +310,12 @@ def test_the_next_digest_is_what_every_digest_route_will_carry_each_story_once(
     live_desk.store.mark_sent(mail.id, at=NOW, response="250 ok")
     with client(live_desk) as c:
         login(c, live_desk)
-        live_desk.parts = dataclasses.replace(live_desk.parts, routes=(industrie, verkehr))
+        live_desk.parts = dataclasses.replace(live_desk.parts, digests=(industrie, verkehr))
         split = c.get("/").text
-        live_desk.parts = dataclasses.replace(live_desk.parts, routes=(verkehr,))
+        live_desk.parts = dataclasses.replace(live_desk.parts, digests=(verkehr,))
         alone = c.get("/").text
         live_desk.parts = dataclasses.replace(live_desk.parts,
-                                              routes=(industrie, verkehr, everything))
+                                              digests=(industrie, verkehr, everything))
         overlapping = c.get("/").text
     # industrie's digest went out: only verkehr's story is next, whichever route comes first.
     assert STORIES[1].title in split and STORIES[0].title not in split

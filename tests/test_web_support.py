@@ -146,7 +146,7 @@ def live_desk(store: Store, tmp_path: Path) -> Iterator[LiveDesk]:
     ids = {s.slug: add_story(store, s, NOW - timedelta(hours=3 - n))
            for n, s in enumerate(STORIES)}
     topics = [compile_topic(name, query, aliases={}) for name, query in TOPICS.items()]
-    parts = DeskParts(store, topics, digest_settings(tmp_path))
+    parts = DeskParts(store, topics, (digest_settings(tmp_path),))
     settings = web_settings()
     clock = [NOW]
     live = LiveDesk("", store, ids, settings, clock, parts)    # a test may swap its parts

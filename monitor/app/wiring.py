@@ -114,10 +114,6 @@ class App:
         made = [m for _, m in await self.make_digests(by_hand=force, empty=force)]
         return made[0] if made and isinstance(made[0], DigestResult) else None
 
-    def digest_settings(self) -> DigestSettings:
-        """The digest's settings for this app's configuration and topics."""
-        return digest_settings(self.config, self.topics)
-
     def desk_digests(self) -> tuple[DigestSettings, ...]:
         """The digest settings of every route that gets the digest (``desk_digests``)."""
         return desk_digests(self.config, self.topics, self.delivery.settings.routes)

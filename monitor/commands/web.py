@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from monitor.app.settings import (
     compile_topics,
     desk_digests,
-    digest_settings,
     route_settings,
     web_settings,
 )
@@ -46,8 +45,7 @@ async def _serve(config: Config, store: Store) -> int:
         raise ConfigError(["web: no [web] section: add one to serve the review desk"],
                           str(config.source) if config.source else None)
     topics = compile_topics(config)
-    parts = DeskParts(store, topics, digest_settings(config, topics),
-                      desk_digests(config, topics, route_settings(config)))
+    parts = DeskParts(store, topics, desk_digests(config, topics, route_settings(config)))
 
     def health() -> tuple[bool, str]:
         ok = store.integrity_ok()

@@ -131,7 +131,7 @@ def fit(examples: Iterable[Example | tuple[str, bool]], *, background: Sequence[
     ``russ*`` for a prefix) are left out: every story the topic matched names them, so they
     say nothing of its verdict. ``background`` texts (other stories of the period) only
     sharpen which words are common. ``lemmas``: the normaliser that gives words their base
-    forms (a new one by default)."""
+    forms (``Ignored.of``)."""
     known = tuple(e if isinstance(e, Example) else Example(e[0], e[1]) for e in examples)
     if not known:
         return VerdictModel((), threshold)
@@ -149,12 +149,14 @@ class Ignored:
     """Words left out of the text model: whole folded words and prefixes; ``lemmas`` gives
     the words kept their base forms."""
 
-    words: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
-    lemmas: Normaliser = field(default_factory=Normaliser, compare=False)
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    lemmas: Normaliser = field(compare=False)
 
     @classmethod
     def of(cls, entries: Iterable[str], lemmas: Normaliser | None = None) -> Ignored:
+        """The words and ``prefix*`` entries of ``entries``; ``lemmas`` (a new normaliser by
+        default) for the words kept."""
         words, prefixes = set(), []
         for entry in entries:
             for word in PART_RE.findall(entry):

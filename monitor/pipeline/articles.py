@@ -333,8 +333,7 @@ class ArticleProcessor:
                             cache=self._docs)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = (page.text if page.status == "ok" else "") or source.summary
-        sig = page.signature if page.signature is not None and body == page.text \
-            else await self._signature(body)
+        sig = page.signature if page.signature is not None else await self._signature(body)
         events = tuple(e for r in results if r.matched
                        for e in self._events(article_id, r, title, body, fresh, source.name))
         if first:    # below the threshold with the query holding: for the digest only

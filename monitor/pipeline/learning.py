@@ -51,7 +51,7 @@ class VerdictJudge:
     store: LearningStore
     topic_words: Mapping[str, Sequence[str]]
     clock: Callable[[], float] = time.monotonic
-    lemmas: Normaliser | None = None    # the matcher's, shared; else made with a first model
+    lemmas: Normaliser = field(default_factory=Normaliser)   # the matcher's, when shared
     _fitted: dict[str, _Fitted] = field(default_factory=dict)
 
     def held_back(self, topic: str, title: str, text: str, section: str = "") -> str:
@@ -83,7 +83,6 @@ class VerdictJudge:
             return None
         examples = verdict_examples(judged)
         log.info("verdict_model topic=%s verdicts=%d", topic, len(examples))
-        self.lemmas = self.lemmas or Normaliser()
         return fit(examples, background=self.store.background_texts(),
                    topic_words=self.topic_words.get(topic, ()), lemmas=self.lemmas)
 

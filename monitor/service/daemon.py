@@ -116,8 +116,7 @@ class Service:
         if app is None:
             return None
         if self._parts is None or self._parts[0] is not app:
-            self._parts = (app, DeskParts(app.store, app.topics, app.digest_settings(),
-                                              app.desk_digests()))
+            self._parts = (app, DeskParts(app.store, app.topics, app.desk_digests()))
         return self._parts[1]
 
     async def _run_config(self) -> None:

@@ -34,14 +34,18 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class DeskParts:
-    """The running app's store, compiled topics and digest settings: ``digest`` the first
-    route's (its time zone is the desk's), ``routes`` those of every route that gets the
-    digest (the next digest the desk shows is what they carry together)."""
+    """The running app's store, compiled topics and the digest settings of every route that
+    gets the digest, at least one (the next digest the desk shows is what they carry
+    together; the first one's time zone is the desk's)."""
 
     store: Store
     topics: Sequence[Topic]
-    digest: DigestSettings
-    routes: tuple[DigestSettings, ...] = ()
+    digests: tuple[DigestSettings, ...]
+
+    @property
+    def digest(self) -> DigestSettings:
+        """The first digest route's settings."""
+        return self.digests[0]
 
 
 @dataclass

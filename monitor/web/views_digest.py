@@ -67,7 +67,7 @@ def sections(parts: DeskParts, deltas: Sequence[Delta], backfill: set[int]) -> l
 
 def today(request: Request) -> Response:
     parts, desk = parts_of(request), desk_of(request)
-    data = preview_digests(parts.store, parts.routes or (parts.digest,), desk.now())
+    data = preview_digests(parts.store, parts.digests, desk.now())
     deltas = [d for t in data.topics for d in (*t.new, *t.updated, *t.held, *t.margin)]
     return page(request, "digest.html.j2", heading="Nächster Digest",
                 lead="Was seit dem letzten versandten Digest neu ist.",
