@@ -91,3 +91,37 @@ def test_backend_refuses_before_any_connection_attempt() -> None:
     with pytest.raises(httpcore.ConnectError):  # allowed (normalised name): tries the vetted IPs
         asyncio.run(backend.connect_tcp("localhost", 80))
     assert set(inner.calls) <= {"127.0.0.1", "::1"} and inner.calls
+
+
+def test_idle_connection_is_readable_once_the_server_closes_it() -> None:
+    """The pool asks every idle connection before each request whether the server closed
+    it: the guarded stream answers from its socket, and says yes once the peer is gone."""
+
+    async def scenario() -> list[object]:
+        closed = asyncio.Event()
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await closed.wait()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        stream = await GuardedBackend(["127.0.0.1"]).connect_tcp("127.0.0.1", port, timeout=5)
+        seen: list[object] = [type(stream).__name__, stream.get_extra_info("is_readable"),
+                              stream.get_extra_info("socket") is not None]
+        closed.set()
+        for _ in range(100):   # the FIN arrives within milliseconds
+            if stream.get_extra_info("is_readable"):
+                break
+            await asyncio.sleep(0.01)
+        seen.append(stream.get_extra_info("is_readable"))
+        seen.append(stream.get_extra_info("server_addr"))
+        await stream.aclose()
+        server.close()
+        await server.wait_closed()
+        return seen
+
+    kind, before, has_socket, after, peer = asyncio.run(scenario())
+    assert kind == "KnownSocketStream"
+    assert (before, has_socket, after) == (False, True, True)
+    assert peer is not None and peer[0] == "127.0.0.1"   # other questions reach the inner stream

@@ -36,6 +36,8 @@ from monitor.pipeline.settings import FeedSpec, PipelineSettings
 from monitor.store.records import RoutePolicy
 
 DEFAULT_POLL_INTERVAL = timedelta(minutes=15)
+# what the workers do besides extraction (story signatures), loaded once by the forkserver
+WORKER_PRELOAD = ("monitor.pipeline.workerside",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +154,8 @@ def fetch_options(config: Config) -> FetchOptions:
 def extract_options(config: Config) -> ExtractOptions:
     return ExtractOptions(workers=config.fetch.extract_workers,
                           budget_seconds=config.fetch.extract_budget.total_seconds(),
-                          max_bytes=config.fetch.page_max_bytes)
+                          max_bytes=config.fetch.page_max_bytes,
+                          preload=WORKER_PRELOAD)
 
 
 def pipeline_settings(config: Config) -> PipelineSettings:

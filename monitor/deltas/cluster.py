@@ -16,8 +16,11 @@ process would have to keep in step with the database.
 
 from __future__ import annotations
 
+import functools
 import re
 
+import numpy as np
+import numpy.typing as npt
 from datasketch import MinHash
 
 from monitor.deltas.diff import cosmetic_normalise
@@ -54,6 +57,15 @@ def signature(text: str, *, num_perm: int = NUM_PERM) -> bytes:
     words = _words(text)
     if len(words) < MIN_CLUSTER_WORDS:
         return NO_SIGNATURE
-    minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME)
+    minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME,
+                      permutations=_permutations(num_perm))
     minhash.update_batch(s.encode("utf-8") for s in _shingles_of(words, 5))
     return encode(minhash.hashvalues)
+
+
+@functools.cache
+def _permutations(num_perm: int) -> npt.NDArray[np.uint64]:
+    """The seeded hash permutations, drawn once a process rather than for every text."""
+    permutations: npt.NDArray[np.uint64] = MinHash(num_perm=num_perm, seed=SEED,
+                                                   scheme=SCHEME).permutations
+    return permutations

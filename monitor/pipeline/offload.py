@@ -3,7 +3,7 @@
 Each function here imports its heavy library when it runs, so the main process, which only
 names it, never loads that library. A story signature needs datasketch's ``MinHash``; the
 ``datasketch`` package imports all its sketches on import, and its LSH classes bring scipy
-(about 75 MB a process) that a signature never uses, so ``_minhash_only`` loads the
+(about 75 MB a process) that a signature never uses, so ``minhash_only`` loads the
 ``datasketch.minhash`` module alone (numpy and hashlib; about 4 MB). Run in a worker
 through ``Extractor.offload``, or here when the pool cannot take it.
 """
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def story_signature(text: str) -> bytes:
     """``monitor.deltas.cluster.signature`` of an article's text."""
-    _minhash_only()
+    minhash_only()
     from monitor.deltas.cluster import signature
 
     return signature(text)
@@ -43,7 +43,7 @@ def with_signature(page: Page) -> Page:
         return page
 
 
-def _minhash_only() -> None:
+def minhash_only() -> None:
     """Make ``from datasketch import MinHash`` load the ``datasketch.minhash`` module
     without the package's ``__init__`` (its other sketches and scipy). Nothing happens when
     datasketch is imported already; on any surprise the package is imported as it is."""
