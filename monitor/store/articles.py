@@ -34,32 +34,35 @@ def to_revision(row: Row[Any] | None) -> Revision | None:
                     extract_status=m["extract_status"])
 
 
+# The statements run for every article, built once: building one cost more than running it.
+_LATEST_REVISION = (select(revisions).where(revisions.c.article_id == bindparam("b_article"))
+                    .order_by(revisions.c.id.desc()).limit(1))
+_ARTICLE_ID = select(articles.c.id).where(articles.c.url == bindparam("b_url"))
+_ANY_REVISION = (select(revisions.c.id).where(revisions.c.article_id == bindparam("b_article"))
+                 .limit(1))
+_EVALUATED = select(articles.c.url, articles.c.id).where(
+    articles.c.url.in_(bindparam("b_urls", expanding=True)),
+    exists(select(revisions.c.id).where(revisions.c.article_id == articles.c.id)))
+
+
 def latest_revision_row(conn: Connection, article_id: int) -> Row[Any] | None:
-    query = (select(revisions).where(revisions.c.article_id == article_id)
-             .order_by(revisions.c.id.desc()).limit(1))
-    return conn.execute(query).first()
+    return conn.execute(_LATEST_REVISION, {"b_article": article_id}).first()
 
 
 def _upsert(conn: Connection, url: str, values: dict[str, Any]) -> ArticleRef:
     if tombstoned_urls(conn, [url]):
         return ArticleRef(id=0, created=False, tombstoned=True)
-    new_id = conn.scalar(insert_ignore(conn, articles, ["url"]).values(url=url, **values)
-                         .returning(articles.c.id))
+    new_id = conn.scalar(insert_ignore(conn, articles, ["url"], returning="id"),
+                         {"url": url, **values})
     if new_id is not None:
         return ArticleRef(id=new_id, created=True, tombstoned=False)
-    existing = int(conn.scalar(select(articles.c.id).where(articles.c.url == url)) or 0)
+    existing = int(conn.scalar(_ARTICLE_ID, {"b_url": url}) or 0)
     return ArticleRef(id=existing, created=False, tombstoned=False,
                       evaluated=_has_revision(conn, existing))
 
 
 def _has_revision(conn: Connection, article_id: int) -> bool:
-    query = select(revisions.c.id).where(revisions.c.article_id == article_id).limit(1)
-    return conn.scalar(query) is not None
-
-
-def _link(conn: Connection, feed_id: int, key: str, article_id: int) -> None:
-    conn.execute(update(entries).values(article_id=article_id)
-                 .where(entries.c.feed_id == feed_id, entries.c.key == key))
+    return conn.scalar(_ANY_REVISION, {"b_article": article_id}) is not None
 
 
 _LINK_MANY = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
@@ -67,14 +70,16 @@ _LINK_MANY = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
                                    ).values(article_id=bindparam("b_article"))
 
 
+def _link(conn: Connection, feed_id: int, key: str, article_id: int) -> None:
+    conn.execute(_LINK_MANY, {"b_feed": feed_id, "b_key": key, "b_article": article_id})
+
+
 def _evaluated(conn: Connection, urls: Sequence[str]) -> dict[str, int]:
     """Article ids by URL, of the ``urls`` stored with a revision (evaluated)."""
     found: dict[str, int] = {}
-    evaluated = exists(select(revisions.c.id).where(revisions.c.article_id == articles.c.id))
     for part in chunks(sorted(set(urls))):
-        query = select(articles.c.url, articles.c.id).where(articles.c.url.in_(list(part)),
-                                                            evaluated)
-        found.update({row.url: int(row.id) for row in conn.execute(query)})
+        found.update({url: int(article_id) for url, article_id
+                      in conn.execute(_EVALUATED, {"b_urls": list(part)})})
     return found
 
 
@@ -98,12 +103,19 @@ def _attached_revision(conn: Connection, article_id: int, topic: str) -> int | N
     return None if first is None else int(first)
 
 
+_SIGNATURES_SINCE = (
+    select(articles.c.id, articles.c.cluster_id, articles.c.signature)
+    .where(articles.c.first_seen >= bindparam("since", type_=articles.c.first_seen.type),
+           articles.c.signature.is_not(None))
+    .order_by(articles.c.id))
+
+
 def signatures_since(conn: Connection, since: datetime) -> list[tuple[int, int, bytes]]:
-    """(article_id, cluster_id, signature) of articles first seen since ``since``."""
-    query = (select(articles.c.id, articles.c.cluster_id, articles.c.signature)
-             .where(articles.c.first_seen >= since, articles.c.signature.is_not(None))
-             .order_by(articles.c.id))
-    return [(r.id, r.cluster_id or r.id, bytes(r.signature)) for r in conn.execute(query)]
+    """(article_id, cluster_id, signature) of articles first seen since ``since``. Read for
+    every new article, hundreds of rows: one statement built once, rows unpacked as tuples
+    (named access and rebuilding the statement were most of its cost)."""
+    return [(article_id, cluster_id or article_id, bytes(sig))
+            for article_id, cluster_id, sig in conn.execute(_SIGNATURES_SINCE, {"since": since})]
 
 
 class ArticlesMixin(StoreBase):

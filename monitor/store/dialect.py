@@ -10,6 +10,7 @@ dialect-neutral Core SQL (``FOR UPDATE SKIP LOCKED`` is left out by SQLite's com
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +75,20 @@ def sqlite_path(engine: Engine) -> str | None:
     return engine.url.database if is_sqlite(engine) else None
 
 
-def insert_ignore(conn: Connection, table: Table, conflict: list[str]) -> Insert:
-    """INSERT ... ON CONFLICT (conflict) DO NOTHING, for either backend."""
-    if is_sqlite(conn):
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
-    return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+def insert_ignore(conn: Connection, table: Table, conflict: list[str],
+                  returning: str | None = None) -> Insert:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING [RETURNING the column ``returning``],
+    for either backend; built once per backend and table (building it cost more than
+    running it), so hot paths give the row as execution parameters, not ``.values()``."""
+    return _insert_ignore(conn.dialect.name, table, tuple(conflict), returning)
+
+
+@functools.cache
+def _insert_ignore(dialect: str, table: Table, conflict: tuple[str, ...],
+                   returning: str | None) -> Insert:
+    stmt = (sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
+            ).on_conflict_do_nothing(index_elements=list(conflict))
+    return stmt if returning is None else stmt.returning(table.c[returning])
 
 
 def upsert(conn: Connection | str, table: Table, conflict: list[str],

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from monitor.models import FeedEntry
 from monitor.store.db import StoreBase
@@ -48,11 +48,25 @@ def _unique_keys(items: Sequence[FeedEntry]) -> list[FeedEntry]:
     return list(seen.values())
 
 
-def _stored(conn: Connection, feed_id: int, column: Any, values: list[str]) -> list[Row[Any]]:
+def _stored_by(column: Any) -> Any:
+    return (select(entries).where(entries.c.feed_id == bindparam("b_feed"),
+                                  column.in_(bindparam("b_values", expanding=True)))
+            .order_by(entries.c.id))
+
+
+# Built once (every poll of every feed runs them; building one cost more than running it).
+_STORED = {"key": _stored_by(entries.c.key), "link": _stored_by(entries.c.link)}
+_PENDING = (select(entries).where(entries.c.feed_id == bindparam("b_feed"), entries.c.pending)
+            .order_by(entries.c.id))
+_FINISH = (update(entries).where(entries.c.feed_id == bindparam("b_feed"),
+                                 entries.c.key.in_(bindparam("b_keys", expanding=True)))
+           .values(pending=False))
+
+
+def _stored(conn: Connection, feed_id: int, column: str, values: list[str]) -> list[Row[Any]]:
     rows: list[Row[Any]] = []
     for part in chunks(sorted(set(values))):
-        query = select(entries).where(entries.c.feed_id == feed_id, column.in_(list(part)))
-        rows.extend(conn.execute(query.order_by(entries.c.id)))
+        rows.extend(conn.execute(_STORED[column], {"b_feed": feed_id, "b_values": list(part)}))
     return rows
 
 
@@ -73,8 +87,8 @@ class _Comparison:
     def run(self) -> EntryChanges:
         keys = [e.key for e in self.batch]
         links = [e.link for e in self.batch if e.link]
-        self.by_key = {r.key: r for r in _stored(self.conn, self.feed_id, entries.c.key, keys)}
-        for row in _stored(self.conn, self.feed_id, entries.c.link, links):
+        self.by_key = {r.key: r for r in _stored(self.conn, self.feed_id, "key", keys)}
+        for row in _stored(self.conn, self.feed_id, "link", links):
             self.by_link.setdefault(row.link, row)
         dead = tombstoned_keys(self.conn, self.feed_id, keys) | tombstoned_urls(self.conn, links)
         for entry in self.batch:
@@ -88,7 +102,7 @@ class _Comparison:
         feed under a lease that had run out) is not new here."""
         rows = [{"feed_id": self.feed_id, "key": e.key, "first_seen": self.at,
                  "has_date": e.has_date, "pending": True, **_content(e)} for e in self.new]
-        stmt = insert_ignore(self.conn, entries, ["feed_id", "key"]).returning(entries.c.key)
+        stmt = insert_ignore(self.conn, entries, ["feed_id", "key"], returning="key")
         inserted = set(self.conn.scalars(stmt, rows))
         return [e for e in self.new if e.key in inserted]
 
@@ -118,9 +132,7 @@ class _Comparison:
 
 def _finish(conn: Connection, feed_id: int, keys: set[str]) -> None:
     for part in chunks(sorted(keys)):
-        conn.execute(update(entries).where(entries.c.feed_id == feed_id,
-                                           entries.c.key.in_(list(part)))
-                     .values(pending=False))
+        conn.execute(_FINISH, {"b_feed": feed_id, "b_keys": list(part)})
 
 
 class EntriesMixin(StoreBase):
@@ -134,19 +146,15 @@ class EntriesMixin(StoreBase):
 
     def pending_entries(self, feed_id: int) -> list[FeedEntry]:
         """Entries found by a poll whose article has not been processed yet, oldest first."""
-        query = (select(entries).where(entries.c.feed_id == feed_id, entries.c.pending)
-                 .order_by(entries.c.id))
         with self._db.read() as conn:
-            return [_entry(row) for row in conn.execute(query)]
+            return [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
 
     def take_pending(self, feed_id: int, *, baseline_before: datetime | None) -> list[FeedEntry]:
         """The pending entries that count as new, oldest first, in one transaction. With
         ``baseline_before`` (a feed's first poll) undated entries and those published
         earlier are baseline: marked done here and not returned."""
-        query = (select(entries).where(entries.c.feed_id == feed_id, entries.c.pending)
-                 .order_by(entries.c.id))
         with self._db.write() as conn:
-            pending = [_entry(row) for row in conn.execute(query)]
+            pending = [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
             if baseline_before is None:
                 return pending
             fresh = [e for e in pending if e.has_date and e.published >= baseline_before]

@@ -39,9 +39,8 @@ def claim_job_row(conn: Connection, name: str, *, now: datetime, owner: str,
     """Inserts the job leased to ``owner``, or takes it over when its lease is free; in the
     caller's transaction."""
     until = now + timedelta(seconds=seconds)
-    new_id = conn.scalar(insert_ignore(conn, jobs, ["name"])
-                         .values(name=name, lease_owner=owner, lease_until=until)
-                         .returning(jobs.c.id))
+    new_id = conn.scalar(insert_ignore(conn, jobs, ["name"], returning="id"),
+                         {"name": name, "lease_owner": owner, "lease_until": until})
     if new_id is not None:
         return JobClaim(int(new_id), name, "claimed")
     row = conn.execute(select(jobs).where(jobs.c.name == name).with_for_update()).one()

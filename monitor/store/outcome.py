@@ -22,7 +22,7 @@ import functools
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql.dml import Insert
 
 from monitor import signatures
@@ -39,6 +39,10 @@ from monitor.store.schema import articles, events, jobs, matches, revisions
 
 log = logging.getLogger(__name__)
 _CLUSTER_LOCK = 727_002   # advisory lock key of cluster assignment
+# run for every article, so built once (building one cost more than running it)
+_RELEASE_JOB = delete(jobs).where(jobs.c.id == bindparam("b_job"),
+                                  jobs.c.lease_owner == bindparam("b_owner"))
+_NEW_REVISION = insert(revisions).returning(revisions.c.id)
 
 
 def _clustered(conn: Connection, o: ArticleOutcome) -> ArticleOutcome:
@@ -63,9 +67,9 @@ def _revision(conn: Connection, o: ArticleOutcome) -> tuple[int, bool]:
     latest = latest_revision_row(conn, o.article_id)
     if latest is not None and latest.text_hash == o.text_hash:
         return int(latest.id), False
-    new_id = conn.scalar(insert(revisions).values(
-        article_id=o.article_id, title=o.title, text=o.text, text_hash=o.text_hash,
-        fetched_at=o.fetched_at, extract_status=o.extract_status).returning(revisions.c.id))
+    new_id = conn.scalar(_NEW_REVISION, {
+        "article_id": o.article_id, "title": o.title, "text": o.text, "text_hash": o.text_hash,
+        "fetched_at": o.fetched_at, "extract_status": o.extract_status})
     return int(new_id), True
 
 
@@ -125,8 +129,7 @@ class OutcomeMixin(StoreBase):
         held by this process) is dropped in the same transaction."""
         with self._db.write() as conn:
             if release_job is not None:
-                conn.execute(delete(jobs).where(jobs.c.id == release_job,
-                                                jobs.c.lease_owner == self.owner))
+                conn.execute(_RELEASE_JOB, {"b_job": release_job, "b_owner": self.owner})
             outcome = _clustered(conn, outcome)
             revision_id, created = _revision(conn, outcome)
             _matches(conn, revision_id, outcome.matches)

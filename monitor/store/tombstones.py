@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from monitor.store.dialect import insert_ignore
 from monitor.store.schema import tombstones
@@ -26,14 +26,17 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start:start + size]
 
 
+_LOOKUP = select(tombstones.c.value).where(
+    tombstones.c.kind == bindparam("b_kind"), tombstones.c.feed_id == bindparam("b_feed"),
+    tombstones.c.value.in_(bindparam("b_values", expanding=True)))   # built once: every poll
+
+
 def _lookup(conn: Connection, kind: str, feed_id: int, values: Iterable[str]) -> set[str]:
     wanted = sorted({v for v in values if v})
     found: set[str] = set()
     for part in chunks(wanted):
-        query = select(tombstones.c.value).where(
-            tombstones.c.kind == kind, tombstones.c.feed_id == feed_id,
-            tombstones.c.value.in_(list(part)))
-        found.update(conn.scalars(query))
+        found.update(conn.scalars(_LOOKUP, {"b_kind": kind, "b_feed": feed_id,
+                                            "b_values": list(part)}))
     return found
 
 
