@@ -113,9 +113,10 @@ _SIGNATURES_SINCE = (
 def signatures_since(conn: Connection, since: datetime) -> list[tuple[int, int, bytes]]:
     """(article_id, cluster_id, signature) of articles first seen since ``since``. Read for
     every new article, hundreds of rows: one statement built once, rows unpacked as tuples
-    (named access and rebuilding the statement were most of its cost)."""
+    (named access, a fetch per row and rebuilding the statement were most of its cost)."""
     return [(article_id, cluster_id or article_id, bytes(sig))
-            for article_id, cluster_id, sig in conn.execute(_SIGNATURES_SINCE, {"since": since})]
+            for article_id, cluster_id, sig
+            in conn.execute(_SIGNATURES_SINCE, {"since": since}).all()]   # one fetchall
 
 
 class ArticlesMixin(StoreBase):

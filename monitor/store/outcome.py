@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, Update
 
 from monitor import signatures
 from monitor.models import MatchResult, alert_thread_id
@@ -89,17 +89,39 @@ def _matches(conn: Connection, revision_id: int, results: tuple[MatchResult, ...
 
 def _article(conn: Connection, o: ArticleOutcome) -> None:
     values: dict[str, Any] = {
-        "summary": o.summary, "published": o.published, "next_check_at": o.next_check_at,
-        "check_stage": o.check_stage, "etag": o.etag, "last_modified": o.last_modified,
-        **FREE,
-        "cluster_id": o.cluster_id if o.cluster_id is not None
-        else func.coalesce(articles.c.cluster_id, o.article_id),
-    }
+        "b_id": o.article_id, "b_summary": o.summary, "b_published": o.published,
+        "b_next_check_at": o.next_check_at, "b_check_stage": o.check_stage, "b_etag": o.etag,
+        "b_last_modified": o.last_modified, "b_cluster_id": o.cluster_id or o.article_id}
     if o.title:
-        values["title"] = o.title
+        values["b_title"] = o.title
     if o.signature is not None:
-        values["signature"] = o.signature
-    conn.execute(update(articles).where(articles.c.id == o.article_id).values(**values))
+        values["b_signature"] = o.signature
+    stmt = _article_update(bool(o.title), o.signature is not None, o.cluster_id is not None)
+    conn.execute(stmt, values)
+
+
+@functools.cache
+def _article_update(title: bool, signature: bool, cluster: bool) -> Update:
+    """The article's update for an outcome with or without a title, a signature and a
+    cluster of its own (without one, the article keeps its cluster or founds one); the
+    values are bound parameters, so each of the eight forms is built once."""
+    c = articles.c
+    values: dict[str, Any] = {
+        "summary": bindparam("b_summary", type_=c.summary.type),
+        "published": bindparam("b_published", type_=c.published.type),
+        "next_check_at": bindparam("b_next_check_at", type_=c.next_check_at.type),
+        "check_stage": bindparam("b_check_stage", type_=c.check_stage.type),
+        "etag": bindparam("b_etag", type_=c.etag.type),
+        "last_modified": bindparam("b_last_modified", type_=c.last_modified.type),
+        **FREE,
+        "cluster_id": bindparam("b_cluster_id", type_=c.cluster_id.type) if cluster
+        else func.coalesce(c.cluster_id, bindparam("b_cluster_id", type_=c.cluster_id.type)),
+    }
+    if title:
+        values["title"] = bindparam("b_title", type_=c.title.type)
+    if signature:
+        values["signature"] = bindparam("b_signature", type_=c.signature.type)
+    return update(articles).where(c.id == bindparam("b_id")).values(**values)
 
 
 def _thread_id(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) -> str:
