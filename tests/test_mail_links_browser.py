@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from playwright.sync_api import expect
 
 from monitor.store import open_store
 from tests.conftest import NewsSite, SmtpServer, free_port
@@ -53,7 +54,7 @@ def test_not_relevant_from_the_mail_confirms_then_records_and_the_story_leaves_t
         assert "Nicht relevant" in page.content()
         assert verdicts(path) == []                           # the GET alone changed nothing
         page.locator("form button[type=submit]").first.click()
-        page.wait_for_load_state()
+        expect(page.locator("h1")).to_have_text("Gespeichert")   # the POST's answer is shown
         assert verdicts(path) == [("alibaba-russland", "not_relevant")]
     finally:
         desk.send_signal(signal.SIGTERM)
