@@ -69,6 +69,21 @@ def instrument(app: Any, clock: StageClock) -> None:
     clock.patch_async(app.extractor, "extract", "extract")
 
 
+def thread_cpu(before: dict[int, float], after: dict[int, float]) -> dict[str, float]:
+    """CPU seconds of the main process's threads during a phase, by thread name (threads
+    of one name summed: the pool's queue threads, the store thread); a thread that ended
+    during the phase is missing."""
+    import threading
+
+    names = {t.native_id: t.name.split("_")[0].rstrip("-0123456789") or t.name
+             for t in threading.enumerate()}
+    spent: dict[str, float] = {}
+    for tid, seconds in after.items():
+        name = names.get(tid, "other")
+        spent[name] = spent.get(name, 0.0) + seconds - before.get(tid, 0.0)
+    return {k: round(v, 3) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
+
+
 async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> dict[str, Any]:
     """One cycle plus outbox flush, with CPU per process, peak RSS, lag and stage times.
 
@@ -81,6 +96,7 @@ async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> d
     stop = asyncio.Event()
     probe = asyncio.create_task(lag_probe(lags, stop))
     before = procfs.cpu_by_pid(me)
+    threads_before = procfs.cpu_by_thread(me)
     with procfs.PeakSampler(me) as sampler:
         started = time.perf_counter()
         try:
@@ -95,9 +111,10 @@ async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> d
         stop.set()
         await probe
         cpu = procfs.cpu_delta(before, procfs.cpu_by_pid(me))
+        by_thread = thread_cpu(threads_before, procfs.cpu_by_thread(me))
     return {"timed_out": timed_out, "cycle_s": cycle_s, "flush_s": total_s - cycle_s,
             "wall_s": total_s,
-            "cpu_main_s": cpu.get(me, 0.0),
+            "cpu_main_s": cpu.get(me, 0.0), "cpu_main_threads_s": by_thread,
             "cpu_children_s": sum(v for p, v in cpu.items() if p != me),
             "cpu_s": sum(cpu.values()), "peak_rss_mb": sampler.peak_mb,
             "memory_after": procfs.memory_mb(me), "main_rss_mb": self_rss(),

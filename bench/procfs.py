@@ -52,6 +52,18 @@ def cpu_with_reaped(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / TICKS
 
 
+def cpu_by_thread(pid: int) -> dict[int, float]:
+    """User + system CPU of each live thread of ``pid``, by native thread id."""
+    found: dict[int, float] = {}
+    for task in (PROC / str(pid) / "task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+    return found
+
+
 def cpu_by_pid(root: int) -> dict[int, float]:
     """CPU per process of the tree, each with that of its children that ended and were
     waited for: worker processes that exit (recycled, or the pool stopped when idle) are
