@@ -6,9 +6,14 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from monitor.extract import pool as pool_module
 from monitor.extract.pool import ExtractOptions, Extractor
 from monitor.models import Page
 
@@ -133,3 +138,67 @@ def test_workers_are_replaced_after_their_share_of_tasks() -> None:
 
     pids = asyncio.run(main())
     assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+
+
+def test_a_pool_starts_off_the_event_loop_once_for_every_waiting_task(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first spawn waits for the forkserver to import and warm the workers' libraries;
+    it runs in a thread, so the loop goes on meanwhile, and tasks that arrive during the
+    start wait for that one start instead of starting pools of their own."""
+    spawns: list[str] = []
+    real_spawn = pool_module._spawn_workers
+
+    def slow_spawn(pool: Any, workers: int) -> None:   # a forkserver still importing
+        spawns.append(threading.current_thread().name)
+        time.sleep(0.3)
+        real_spawn(pool, workers)
+
+    monkeypatch.setattr(pool_module, "_spawn_workers", slow_spawn)
+
+    async def main() -> tuple[list[int], int]:
+        extractor = Extractor(ExtractOptions(workers=1, budget_seconds=30))
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1 if not extractor.running and spawns else 0
+
+        beat = asyncio.create_task(ticker())
+        try:
+            pids = await asyncio.gather(*(extractor.offload(os.getpid) for _ in range(3)))
+            return pids, ticks
+        finally:
+            beat.cancel()
+            await extractor.aclose()
+
+    pids, ticks_while_starting = asyncio.run(main())
+    assert len(spawns) == 1 and spawns[0] != "MainThread"
+    assert ticks_while_starting > 0          # the loop ran while the workers were spawned
+    assert len(set(pids)) == 1 and pids[0] != os.getpid()
+
+
+def test_closing_while_the_pool_starts_leaves_no_workers(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real_spawn = pool_module._spawn_workers
+
+    def slow_spawn(pool: Any, workers: int) -> None:
+        time.sleep(0.3)
+        real_spawn(pool, workers)
+
+    monkeypatch.setattr(pool_module, "_spawn_workers", slow_spawn)
+
+    async def main() -> tuple[str, bool]:
+        extractor = Extractor(ExtractOptions(workers=1, budget_seconds=30))
+        task = asyncio.create_task(extractor.offload(os.getpid))
+        await asyncio.sleep(0.05)                 # the start is under way
+        await extractor.aclose()
+        try:
+            await task
+        except RuntimeError as exc:
+            return str(exc), extractor.running
+        return "no error", extractor.running
+
+    message, running = asyncio.run(main())
+    assert (message, running) == ("Extractor is closed", False)

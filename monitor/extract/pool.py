@@ -4,10 +4,11 @@
 workers; the forkserver is preloaded with trafilatura and feedparser, so the main process
 never imports them) with a time budget per page; a stuck or broken worker is replaced, not
 waited for. ``Extractor.offload`` runs other CPU-heavy pure work (feed parsing, story
-signatures) in the same workers. The pool starts on the first task, is replaced after
-``tasks_per_worker`` tasks a worker (what lxml and trafilatura grew is returned), and stops
-after ``idle_seconds`` without work, so an idle daemon is one process. ``ExtractOptions``
-sets the workers and the limits.
+signatures) in the same workers. The pool starts on the first task (its workers are
+spawned in a thread, since the first spawn waits for the forkserver's imports), is
+replaced after ``tasks_per_worker`` tasks a worker (what lxml and trafilatura grew is
+returned), and stops after ``idle_seconds`` without work, so an idle daemon is one process.
+``ExtractOptions`` sets the workers and the limits.
 """
 
 from __future__ import annotations
@@ -98,13 +99,14 @@ class Extractor:
         self._tasks = 0                 # tasks given to the current pool
         self._last_used = 0.0
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._starting: asyncio.Future[None] | None = None   # a pool's workers being spawned
 
     def start(self) -> None:
-        """Create the pool and its workers now rather than on the first task."""
+        """Create the pool and its workers now rather than on the first task (this waits
+        for the forkserver: call it before the event loop is busy, or use ``_started``)."""
         if self._options.workers > 0 and self._pool is None:
             self._pool = self._new_pool()
-            for _ in range(self._options.workers):
-                self._pool.submit(_noop)
+            _spawn_workers(self._pool, self._options.workers)
 
     @property
     def running(self) -> bool:
@@ -145,7 +147,7 @@ class Extractor:
         TimeoutError (and replaces the pool), a broken pool BrokenProcessPool."""
         job = functools.partial(fn, *args, **kwargs)
         async with self._slots:
-            pool = self._current_pool()
+            pool = await self._current_pool()
             try:
                 return await self._call(pool, job)
             except TimeoutError:
@@ -159,7 +161,7 @@ class Extractor:
                    summary: str) -> Page:
         budget = self._options.budget_seconds
         for _attempt in range(2):
-            pool = self._current_pool()
+            pool = await self._current_pool()
             try:
                 return await self._call(pool, job)
             except TimeoutError:
@@ -217,14 +219,36 @@ class Extractor:
             log.info("extract_pool_stop reason=%s tasks=%d", reason, self._tasks)
             pool.shutdown(wait=False, cancel_futures=False)
 
-    def _current_pool(self) -> Executor | None:
+    async def _current_pool(self) -> Executor | None:
+        """The pool to run a task in, started if there is none. Its workers are spawned in
+        a thread: the first spawn waits for the forkserver to import and warm what the
+        workers need (about 0.3 s) and must not hold the event loop that long; tasks that
+        come meanwhile wait for the same start."""
         if self._options.workers <= 0:
             return None
-        if self._closed:
+        if self._pool is None and self._starting is None and not self._closed:
+            self._starting = asyncio.ensure_future(self._start_pool())
+        if self._starting is not None:
+            await asyncio.shield(self._starting)   # a cancelled caller leaves the start be
+        if self._closed or self._pool is None:
             raise RuntimeError("Extractor is closed")
-        if self._pool is None:
-            self.start()
         return self._pool
+
+    async def _start_pool(self) -> None:
+        """A new pool with its workers spawned off the loop; made current unless the
+        extractor was closed meanwhile (then its workers are stopped again)."""
+        pool = self._new_pool()
+        try:
+            await asyncio.to_thread(_spawn_workers, pool, self._options.workers)
+        except BaseException:
+            _kill(pool, join=False)
+            raise
+        finally:
+            self._starting = None
+        if self._closed:
+            _kill(pool, join=False)
+        else:
+            self._pool = pool
 
     @staticmethod
     def _submit(pool: Executor | None, job: functools.partial[T]) -> asyncio.Future[T]:
@@ -255,6 +279,12 @@ class Extractor:
             self._idle_timer.cancel()
             self._idle_timer = None
         await asyncio.to_thread(self.close)
+
+
+def _spawn_workers(pool: Executor, workers: int) -> None:
+    """Make the pool start its worker processes (one no-op task each)."""
+    for _ in range(workers):
+        pool.submit(_noop)
 
 
 def _kill(pool: Executor, *, join: bool) -> None:
