@@ -18,6 +18,7 @@ import json
 import math
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,6 @@ def thread_cpu(before: dict[int, float], after: dict[int, float]) -> dict[str, f
     """CPU seconds of the main process's threads during a phase, by thread name (threads
     of one name summed: the pool's queue threads, the store thread); a thread that ended
     during the phase is missing."""
-    import threading
-
     names = {t.native_id: t.name.split("_")[0].rstrip("-0123456789") or t.name
              for t in threading.enumerate()}
     spent: dict[str, float] = {}

@@ -33,34 +33,34 @@ def tree(pid: int) -> list[int]:
     return found
 
 
+def _cpu(stat: Path, fields: int) -> float | None:
+    """Seconds in the first ``fields`` CPU fields of a ``stat`` file (utime, stime, then
+    cutime, cstime); None when the process or thread is gone."""
+    try:
+        values = stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(v) for v in values[11:11 + fields]) / TICKS
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of one process (all its threads); 0 when it is gone."""
-    try:
-        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return _cpu(PROC / str(pid) / "stat", 2) or 0.0
 
 
 def cpu_with_reaped(pid: int) -> float:
     """CPU of ``pid`` itself plus that of its children that ended and were waited for (a
     server's finished worker processes); 0 when it is gone."""
-    try:
-        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(f) for f in fields[11:15]) / TICKS
+    return _cpu(PROC / str(pid) / "stat", 4) or 0.0
 
 
 def cpu_by_thread(pid: int) -> dict[int, float]:
     """User + system CPU of each live thread of ``pid``, by native thread id."""
     found: dict[int, float] = {}
     for task in (PROC / str(pid) / "task").glob("*"):
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+        seconds = _cpu(task / "stat", 2)
+        if seconds is not None:
+            found[int(task.name)] = seconds
     return found
 
 

@@ -102,8 +102,8 @@ class Extractor:
         self._starting: asyncio.Future[None] | None = None   # a pool's workers being spawned
 
     def start(self) -> None:
-        """Create the pool and its workers now rather than on the first task (this waits
-        for the forkserver: call it before the event loop is busy, or use ``_started``)."""
+        """Create the pool and its workers now rather than on the first task. This waits
+        for the forkserver on the calling thread; a task starts the pool off the loop."""
         if self._options.workers > 0 and self._pool is None:
             self._pool = self._new_pool()
             _spawn_workers(self._pool, self._options.workers)

@@ -65,13 +65,13 @@ def _has_revision(conn: Connection, article_id: int) -> bool:
     return conn.scalar(_ANY_REVISION, {"b_article": article_id}) is not None
 
 
-_LINK_MANY = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
+_LINK_ENTRY = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
                                    entries.c.key == bindparam("b_key")
                                    ).values(article_id=bindparam("b_article"))
 
 
 def _link(conn: Connection, feed_id: int, key: str, article_id: int) -> None:
-    conn.execute(_LINK_MANY, {"b_feed": feed_id, "b_key": key, "b_article": article_id})
+    conn.execute(_LINK_ENTRY, {"b_feed": feed_id, "b_key": key, "b_article": article_id})
 
 
 def _evaluated(conn: Connection, urls: Sequence[str]) -> dict[str, int]:
@@ -153,7 +153,7 @@ class ArticlesMixin(StoreBase):
             found = _evaluated(conn, [url for _, url in wanted])
             links = {key: found[url] for key, url in wanted if url in found}
             if links:
-                conn.execute(_LINK_MANY, [{"b_feed": feed_id, "b_key": key, "b_article": aid}
+                conn.execute(_LINK_ENTRY, [{"b_feed": feed_id, "b_key": key, "b_article": aid}
                                           for key, aid in links.items()])
         return links
 
