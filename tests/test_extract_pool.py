@@ -202,3 +202,49 @@ def test_closing_while_the_pool_starts_leaves_no_workers(
 
     message, running = asyncio.run(main())
     assert (message, running) == ("Extractor is closed", False)
+
+
+# What a worker reports: which of the command line's modules it has loaded.
+PROBE_HELPER = '''
+import sys
+
+def loaded(names):
+    return sorted(name for name in names if name in sys.modules)
+'''
+# Appended to the installed command's own script in place of its ``if __name__`` block.
+PROBE_MAIN = '''
+if __name__ == "__main__":
+    import asyncio
+    import probe_helper
+    from monitor.extract.pool import ExtractOptions, Extractor
+
+    async def probe():
+        extractor = Extractor(ExtractOptions(workers=1, idle_seconds=0))
+        try:
+            print("WORKER", await extractor.offload(probe_helper.loaded, HEAVY))
+        finally:
+            extractor.close()
+
+    asyncio.run(probe())
+'''
+HEAVY = ["monitor.cli", "monitor.app.wiring", "sqlalchemy", "pydantic", "jinja2"]
+
+
+def test_workers_under_the_installed_command_do_not_load_the_command_line(
+        tmp_path: Path) -> None:
+    """multiprocessing re-runs the parent's main script in every new worker: under the
+    ``news-monitor`` command that is pip's script, whose top must stay light (before, each
+    worker loaded the command line, configuration and store code: 0.3 s and 26 MB)."""
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).parent / "news-monitor"
+    top = command.read_text(encoding="utf-8").split("if __name__ ==")[0]
+    assert "import main" in top                          # the real script's own import line
+    script = tmp_path / "news-monitor-probe"
+    script.write_text(f"{top}\nHEAVY = {HEAVY!r}\n{PROBE_MAIN}", encoding="utf-8")
+    (tmp_path / "probe_helper.py").write_text(PROBE_HELPER, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "WORKER []" in done.stdout, done.stdout + done.stderr
