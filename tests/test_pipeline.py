@@ -97,3 +97,42 @@ def test_closing_the_app_ends_its_store_thread(site: NewsSite, tmp_path: Path) -
 
     running, after = asyncio.run(run())
     assert running and not after
+
+
+def test_a_cycle_leaves_the_store_and_the_verdict_judge_off_the_event_loop(
+        site: NewsSite, tmp_path: Path) -> None:
+    """A store call waits for SQLite's write lock (up to its busy timeout) and the judge may
+    refit its model: neither may hold the event loop. Every store method a cycle calls (a
+    feed that fails, one with a matching story) and the judge run in the store thread."""
+    base = site.url("").rstrip("/")
+    site.put("/a1", page(LAYOFFS), "text/html; charset=utf-8")
+    site.put("/good.xml", rss(base, "Kurier", [Item(LAYOFFS.headline, "/a1", "Abbau.")]))
+    site.put("/broken.xml", "kaputt", "text/plain", status=500)
+    config = config_for(site, tmp_path, "good", "broken")
+    calls: list[tuple[str, str]] = []
+
+    def traced(name: str, fn):  # type: ignore[no-untyped-def]
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append((name, threading.current_thread().name))
+            return fn(*args, **kwargs)
+        return call
+
+    async def run() -> list[str]:
+        async with open_app(config) as app:
+            for name in dir(app.store):
+                method = getattr(app.store, name)
+                if not name.startswith("_") and callable(method):
+                    setattr(app.store, name, traced(name, method))
+            judge = app.pipeline.articles.judge
+            assert judge is not None
+            judge.held_back = traced("held_back", judge.held_back)  # type: ignore[method-assign]
+            outcomes = await app.pipeline.run_cycle(due_only=False)
+            cycle_calls.extend(calls)         # not the app's closing
+            return sorted(o.status for o in outcomes)
+
+    cycle_calls: list[tuple[str, str]] = []
+    assert asyncio.run(run()) == ["error", "ok"]
+    names = {name for name, _ in cycle_calls}
+    assert {"claim_due_feeds", "record_poll_failure", "save_outcome", "held_back"} <= names
+    on_loop = sorted({name for name, thread in cycle_calls if thread == "MainThread"})
+    assert on_loop == []

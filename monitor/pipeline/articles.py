@@ -247,10 +247,10 @@ class ArticleProcessor:
                                               max_bytes=self.settings.page_max_bytes)
         except FetchError as exc:
             log.info("recheck url=%s status=error error=%r", item.url, str(exc))
-            self._advance(item.article_id, item.stage, item.etag, item.last_modified)
+            await self._advance(item.article_id, item.stage, item.etag, item.last_modified)
             return EntryResult("", item.title, item.url, "failed")
         if result.not_modified:
-            self._advance(item.article_id, item.stage, result.etag, result.last_modified)
+            await self._advance(item.article_id, item.stage, result.etag, result.last_modified)
             return EntryResult("", item.title, item.url, "not_modified")
         page = await self.extractor.extract(result.body, url=result.final_url,
                                             feed_title=item.title, feed_summary=item.summary,
@@ -273,7 +273,7 @@ class ArticleProcessor:
                 return await self._first_look(feed, state, entry, claims)
         finally:
             for left in claims:
-                self.store.drop_job(left)
+                await self.db.run(self.store.drop_job, left)
 
     async def _first_look(self, feed: FeedSpec, state: FeedState, entry: FeedEntry,
                           claims: list[int] | None) -> EntryResult | None:
@@ -294,7 +294,7 @@ class ArticleProcessor:
 
     async def _changed(self, feed: FeedSpec, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:
-        article_id = self.store.entry_article(state.id, entry.key)
+        article_id = await self.db.run(self.store.entry_article, state.id, entry.key)
         if article_id is None:
             return None
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
@@ -334,12 +334,9 @@ class ArticleProcessor:
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = (page.text if page.status == "ok" else "") or source.summary
         sig = page.signature if page.signature is not None else await self._signature(body)
-        events = tuple(e for r in results if r.matched
-                       for e in self._events(article_id, r, title, body, fresh, source.name))
-        if first:    # below the threshold with the query holding: for the digest only
-            events += tuple(NewEvent("margin", r.topic, r.score, r.hits)
-                            for r in results if r.margin)
-        next_check, check_stage = self._schedule(article_id, results, stage)
+        events, (next_check, check_stage) = await self.db.run(
+            self._decide, article_id, results, title, body, source.name,
+            fresh=fresh, first=first, stage=stage)
         outcome = ArticleOutcome(
             article_id=article_id, fetched_at=self.clock(), title=title, text=body,
             text_hash=deltas.text_hash(title, body), extract_status=page.status,
@@ -365,6 +362,20 @@ class ArticleProcessor:
             return await self.extractor.offload(story_signature, body)
         except (TimeoutError, BrokenProcessPool, RuntimeError):
             return story_signature(body)
+
+    def _decide(self, article_id: int, results: Sequence[MatchResult], title: str, body: str,
+                outlet: str, *, fresh: bool, first: bool, stage: int | None,
+                ) -> tuple[tuple[NewEvent, ...], tuple[datetime | None, int]]:
+        """The article's events and its re-check schedule. Run in the store thread, not on
+        the event loop: it reads the store (the baseline revisions, the schedule), compares
+        texts word by word and asks the verdict judge, whose model is refitted (and
+        scikit-learn imported) when a topic's verdicts changed."""
+        events = tuple(e for r in results if r.matched
+                       for e in self._events(article_id, r, title, body, fresh, outlet))
+        if first:    # below the threshold with the query holding: for the digest only
+            events += tuple(NewEvent("margin", r.topic, r.score, r.hits)
+                            for r in results if r.margin)
+        return events, self._schedule(article_id, results, stage)
 
     def _events(self, article_id: int, result: MatchResult, title: str,
                 text: str, fresh: bool, outlet: str = "") -> list[NewEvent]:
@@ -419,7 +430,9 @@ class ArticleProcessor:
             return None
         return offsets[stage] - (offsets[stage - 1] if stage else timedelta(0))
 
-    def _advance(self, article_id: int, stage: int, etag: str | None, modified: str | None) -> None:
+    async def _advance(self, article_id: int, stage: int, etag: str | None,
+                       modified: str | None) -> None:
         wait = self._wait_before(stage + 1)
-        self.store.set_recheck(article_id, next_check_at=self.clock() + wait if wait else None,
-                               stage=stage + 1, etag=etag, last_modified=modified)
+        await self.db.run(self.store.set_recheck, article_id,
+                          next_check_at=self.clock() + wait if wait else None,
+                          stage=stage + 1, etag=etag, last_modified=modified)

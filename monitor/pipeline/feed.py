@@ -97,7 +97,8 @@ class Pipeline:
         """Every scheduled re-check of a matching article that is due now, in turn; claimed
         a bounded batch at a time, each batch's leases renewed until it is done."""
         limit, results = self.settings.claim_batch, []
-        while batch := self.store.due_rechecks(self.clock(), limit=limit):
+        while batch := await self.articles.db.run(self.store.due_rechecks, self.clock(),
+                                                  limit=limit):
             with holding(self.keeper, "articles", [item.article_id for item in batch]):
                 results += [await self.articles.recheck(item) for item in batch]
             if len(batch) < limit:
@@ -129,8 +130,9 @@ class Pipeline:
             while more or running:
                 if more and len(running) <= batch // 2:
                     limit = batch - len(running)
-                    states = self.store.claim_due_feeds(self.clock(), names=left,
-                                                        due_only=due_only, limit=limit)
+                    states = await self.articles.db.run(
+                        self.store.claim_due_feeds, self.clock(), names=left,
+                        due_only=due_only, limit=limit)
                     taken = {s.name for s in states}
                     left = [n for n in left if n not in taken]
                     more = len(states) == limit and bool(left)
@@ -173,10 +175,10 @@ class Pipeline:
         try:
             outcome = await self._poll(feed, state)
         except (FetchError, ParseError) as exc:
-            outcome = self._record_failure(feed, state, exc)
+            outcome = await self._record_failure(feed, state, exc)
         except Exception as exc:  # a bug must cost one feed one cycle, never the others
             log.exception("poll feed=%r status=internal_error", feed.name)
-            outcome = self._record_failure(feed, state, exc)
+            outcome = await self._record_failure(feed, state, exc)
         return _with_time(outcome, started)
 
     async def _poll(self, feed: FeedSpec, state: FeedState) -> FeedOutcome:
@@ -188,7 +190,7 @@ class Pipeline:
         changes = await self.articles.db.run(self.store.record_entries, state.id,
                                              parsed.entries, at=result.fetched_at)
         if changes.guid_changes and not state.guid_unstable:
-            self.store.mark_guid_unstable(state.id)
+            await self.articles.db.run(self.store.mark_guid_unstable, state.id)
         fresh, results = await self._process_pending(feed, state, result.fetched_at,
                                                      changes.changed)
         keys = {e.key for e in fresh}
@@ -233,16 +235,16 @@ class Pipeline:
                            deltas=sum(r.deltas for r in results),
                            next_poll_at=next_poll, articles=tuple(results), record=record)
 
-    def _record_failure(self, feed: FeedSpec, state: FeedState,
-                        exc: Exception) -> FeedOutcome:
+    async def _record_failure(self, feed: FeedSpec, state: FeedState,
+                              exc: Exception) -> FeedOutcome:
         now = self.clock()
         retry_after = exc.retry_after if isinstance(exc, FetchError) else None
         kind = _error_kind(exc)
         next_poll = backoff.after_failure(now, feed.interval, state.consecutive_errors + 1,
                                           self.rng, retry_after=retry_after)
         text = str(exc) if kind != "internal" else f"internal error: {type(exc).__name__}: {exc}"
-        self.store.record_poll_failure(state.id, at=now, status=kind, error=text,
-                                       next_poll_at=next_poll)
+        await self.articles.db.run(self.store.record_poll_failure, state.id, at=now,
+                                   status=kind, error=text, next_poll_at=next_poll)
         return FeedOutcome(feed.name, "error", error=text, error_kind=kind,
                            next_poll_at=next_poll)
 
