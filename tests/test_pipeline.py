@@ -111,21 +111,12 @@ def test_a_cycle_leaves_the_store_and_the_verdict_judge_off_the_event_loop(
     config = config_for(site, tmp_path, "good", "broken")
     calls: list[tuple[str, str]] = []
 
-    def traced(name: str, fn):  # type: ignore[no-untyped-def]
-        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
-            calls.append((name, threading.current_thread().name))
-            return fn(*args, **kwargs)
-        return call
-
     async def run() -> list[str]:
         async with open_app(config) as app:
-            for name in dir(app.store):
-                method = getattr(app.store, name)
-                if not name.startswith("_") and callable(method):
-                    setattr(app.store, name, traced(name, method))
+            trace_store(app.store, calls)
             judge = app.pipeline.articles.judge
             assert judge is not None
-            judge.held_back = traced("held_back", judge.held_back)  # type: ignore[method-assign]
+            judge.held_back = traced("held_back", judge.held_back, calls)  # type: ignore[method-assign]
             outcomes = await app.pipeline.run_cycle(due_only=False)
             cycle_calls.extend(calls)         # not the app's closing
             return sorted(o.status for o in outcomes)
@@ -136,3 +127,49 @@ def test_a_cycle_leaves_the_store_and_the_verdict_judge_off_the_event_loop(
     assert {"claim_due_feeds", "record_poll_failure", "save_outcome", "held_back"} <= names
     on_loop = sorted({name for name, thread in cycle_calls if thread == "MainThread"})
     assert on_loop == []
+
+
+def test_delivery_leaves_the_store_and_rendering_off_the_event_loop(
+        site: NewsSite, tmp_path: Path) -> None:
+    """The outbox flush and the hourly summary render mails and record them in a thread:
+    the loop never waits for a template or for SQLite's write lock."""
+    base = site.url("").rstrip("/")
+    site.put("/a1", page(LAYOFFS), "text/html; charset=utf-8")
+    site.put("/good.xml", rss(base, "Kurier", [Item(LAYOFFS.headline, "/a1", "Abbau.")]))
+    config = config_for(site, tmp_path, "good")
+    calls: list[tuple[str, str]] = []
+
+    async def run() -> tuple[int, int]:
+        async with open_app(config) as app:
+            await app.pipeline.run_cycle(due_only=False)
+            render = app.delivery.render_alert
+            trace_store(app.store, calls)
+            app.delivery.render_alert = traced(  # type: ignore[method-assign]
+                "render_alert", render, calls)
+            sent = (await app.delivery.flush()).sent
+            await app.delivery.send_hourly_summary()
+            during = len(calls)
+        return sent, during
+
+    sent, during = asyncio.run(run())
+    assert sent == 1
+    names = {name for name, _ in calls[:during]}
+    assert {"claim_pending", "render_alert", "mark_rendered", "mark_sent",
+            "claim_job", "finish_job"} <= names
+    assert sorted({name for name, thread in calls[:during] if thread == "MainThread"}) == []
+
+
+def traced(name: str, fn, calls: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    """``fn``, noting its name and the calling thread's in ``calls`` on every call."""
+    def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append((name, threading.current_thread().name))
+        return fn(*args, **kwargs)
+    return call
+
+
+def trace_store(store: object, calls: list[tuple[str, str]]) -> None:
+    """Every public method of ``store`` traced (see ``traced``)."""
+    for name in dir(store):
+        method = getattr(store, name)
+        if not name.startswith("_") and callable(method):
+            setattr(store, name, traced(name, method, calls))

@@ -16,6 +16,7 @@ protocol; a message's lease is renewed by the ``LeaseKeeper`` while it is sent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -139,26 +140,30 @@ class Delivery:
 
     async def send_hourly_summary(self) -> FlushReport:
         """The hourly job: one process queues the summaries of folded deltas (under the job
-        lease of this hour), then the outbox is flushed."""
+        lease of this hour, in a thread: store calls and rendering), then the outbox is
+        flushed."""
+        await asyncio.to_thread(self._summary_job)
+        return await self.flush()
+
+    def _summary_job(self) -> None:
         now = self.clock()
         job = self.store.claim_job(f"summary {now:%Y-%m-%dT%H}", now)
         if job.status != "claimed":
             log.info("summary status=%s job=%r", job.status, job.name)
-            return await self.flush()
+            return
         try:
             self.queue_hourly_summary()
         except BaseException:
             self.store.release_job(job.id)
             raise
         self.store.finish_job(job.id, self.clock())
-        return await self.flush()
 
     async def flush(self, *, include_waiting: bool = False) -> FlushReport:
         """Deliver what is due; ``include_waiting`` also tries messages still backing off (a
         user running ``poll`` or ``outbox --flush`` wants everything tried now). Failures
         are recorded on each message, never raised."""
         if include_waiting:
-            self.store.reschedule_pending(self.clock())
+            await asyncio.to_thread(self.store.reschedule_pending, self.clock())
         report = await flush_outbox(self.store, self, clock=self.clock,
                                     render=self.render_alert, keeper=self.keeper)
         if report.sent or report.failed or report.dead:

@@ -261,7 +261,7 @@ async def send_digest(store: DigestStore, settings: DigestSettings,
             return await asyncio.to_thread(_make, store, settings, clock(), lease,
                                            by_hand, empty, channel)
     finally:
-        store.release_job(lease)
+        await asyncio.to_thread(store.release_job, lease)
 
 
 async def _take_lease(store: DigestStore, settings: DigestSettings,
@@ -269,7 +269,8 @@ async def _take_lease(store: DigestStore, settings: DigestSettings,
     """The route's digest lease, waiting while another process holds it (its digest is
     then made, or its lease ends when it died)."""
     deadline = time.monotonic() + settings.lease_wait
-    while (claim := store.claim_job(digest_lease(settings.route), clock())).status != "claimed":
+    while (claim := await asyncio.to_thread(store.claim_job, digest_lease(settings.route),
+                                            clock())).status != "claimed":
         if time.monotonic() >= deadline:
             log.warning("digest status=busy route=%s holder=%s", settings.route, claim.owner)
             return None

@@ -18,6 +18,7 @@ a killed process is free again once its lease ends (tens of seconds).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -79,7 +80,7 @@ async def flush_outbox(store: OutboxStore, mailer: Mailer, *, clock: Callable[[]
     outcomes: list[tuple[str, str]] = []
     tried: set[int] = set()
     while len(outcomes) < limit:
-        claimed = store.claim_pending(clock(), limit=1)
+        claimed = await asyncio.to_thread(store.claim_pending, clock(), limit=1)
         if not claimed or claimed[0].id in tried:
             break
         tried.add(claimed[0].id)
@@ -103,25 +104,34 @@ async def _deliver_recorded(store: OutboxStore, mailer: Mailer, item: OutboxItem
 
 async def _deliver(store: OutboxStore, mailer: Mailer, item: OutboxItem,
                    clock: Callable[[], datetime], policy: _Policy) -> tuple[str, str]:
+    """Render (once), send and record one item. Rendering and every store call run in a
+    thread: the event loop never waits for a template or for SQLite's write lock."""
     if not item.raw:
-        if item.event_id is None:
-            return _fail(store, item, clock(), item.last_error or "the mail could not be built")
-        rendered = _render(store, item, clock(), policy.render)
+        rendered = await asyncio.to_thread(_rendered, store, item, clock(), policy.render)
         if isinstance(rendered, str):
-            return _fail(store, item, clock(), rendered)
+            return await asyncio.to_thread(_fail, store, item, clock(), rendered)
         item = rendered
     try:
         reply = await mailer.send(_mail(item))
     except PermanentDeliveryError as exc:
-        return _fail(store, item, clock(), str(exc))
+        return await asyncio.to_thread(_fail, store, item, clock(), str(exc))
     except TransientDeliveryError as exc:
-        return _retry(store, item, clock(), str(exc), policy)
+        return await asyncio.to_thread(_retry, store, item, clock(), str(exc), policy)
     except Exception as exc:  # a mailer bug must not stop the other mails
         log.exception("outbox_unexpected message_id=%s", item.message_id)
-        return _retry(store, item, clock(), f"unexpected {type(exc).__name__}: {exc}", policy)
-    store.mark_sent(item.id, at=clock(), response=reply)
+        return await asyncio.to_thread(_retry, store, item, clock(),
+                                       f"unexpected {type(exc).__name__}: {exc}", policy)
+    await asyncio.to_thread(store.mark_sent, item.id, at=clock(), response=reply)
     log.info("outbox_sent message_id=%s attempts=%d", item.message_id, item.attempts + 1)
     return "sent", ""
+
+
+def _rendered(store: OutboxStore, item: OutboxItem, now: datetime,
+              render: RenderAlert) -> OutboxItem | str:
+    """The item rendered (see ``_render``), or why it cannot be built."""
+    if item.event_id is None:
+        return item.last_error or "the mail could not be built"
+    return _render(store, item, now, render)
 
 
 def _render(store: OutboxStore, item: OutboxItem, now: datetime,

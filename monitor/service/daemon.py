@@ -233,7 +233,8 @@ class Service:
     async def _housekeeping(self, app: App) -> None:
         """Retention and optimising, by one daemon per six hours (a job under a lease)."""
         now = app.clock()
-        job = app.store.claim_job(f"housekeeping {now:%Y-%m-%d}T{now.hour // 6 * 6:02d}", now)
+        job = await asyncio.to_thread(
+            app.store.claim_job, f"housekeeping {now:%Y-%m-%d}T{now.hour // 6 * 6:02d}", now)
         if job.status != "claimed":
             log.info("housekeeping status=%s job=%r", job.status, job.name)
             return
@@ -243,9 +244,9 @@ class Service:
                                                  now - self.setup.service.retention)
                 await asyncio.to_thread(app.store.optimize)
         except BaseException:
-            app.store.release_job(job.id)
+            await asyncio.to_thread(app.store.release_job, job.id)
             raise
-        app.store.finish_job(job.id, app.clock())
+        await asyncio.to_thread(app.store.finish_job, job.id, app.clock())
         log.info("housekeeping pruned=%s", counts)
 
     def _status(self, app: App) -> str:
