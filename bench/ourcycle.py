@@ -111,11 +111,13 @@ async def measure_phase(app: Any, clock: StageClock, timeout: float | None) -> d
         await probe
         cpu = procfs.cpu_delta(before, procfs.cpu_by_pid(me))
         by_thread = thread_cpu(threads_before, procfs.cpu_by_thread(me))
+    bench_s = by_thread.get(procfs.SAMPLER, 0.0)     # the bench's own thread, not the service
     return {"timed_out": timed_out, "cycle_s": cycle_s, "flush_s": total_s - cycle_s,
             "wall_s": total_s,
-            "cpu_main_s": cpu.get(me, 0.0), "cpu_main_threads_s": by_thread,
+            "cpu_main_s": cpu.get(me, 0.0) - bench_s, "cpu_main_threads_s": by_thread,
+            "cpu_bench_s": bench_s,
             "cpu_children_s": sum(v for p, v in cpu.items() if p != me),
-            "cpu_s": sum(cpu.values()), "peak_rss_mb": sampler.peak_mb,
+            "cpu_s": sum(cpu.values()) - bench_s, "peak_rss_mb": sampler.peak_mb,
             "memory_after": procfs.memory_mb(me), "main_rss_mb": self_rss(),
             "lag_p99_ms": p99(lags) * 1000,
             "lag_max_ms": max(lags, default=0.0) * 1000, "lag_samples": len(lags),

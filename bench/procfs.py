@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+SAMPLER = "rss-sampler"      # the name of PeakSampler's thread
 PROC = Path("/proc")
 
 
@@ -147,7 +148,7 @@ class PeakSampler:
         self.root, self.interval = root, interval
         self.peak_kb = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=SAMPLER, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -69,7 +69,7 @@ def phase_rows(raw: dict[str, Any], name: str, label: str) -> list[tuple[str, st
     rows.append(("main CPU by stage (s)", "  ".join(f"{s} {v.median:.2f}" for s, v in cpu if v)
                  + f"  other {_show(pick(runs, attributed(name)))}"))
     threads = data[0].get("cpu_main_threads_s", {})
-    if threads:   # rss-sampler is the bench's own thread: counted, it is not the service
+    if threads:   # rss-sampler is the bench's own thread: shown, not counted in the CPU
         rows.append(("main CPU by thread (run 1; s)", "  ".join(
             f"{t} {v:.2f}" for t, v in threads.items() if v >= 0.01)))
     rows.append(("peak RSS all processes, sampled (MB)", _show(get("peak_rss_mb"), "{:.0f}")))
