@@ -3,6 +3,7 @@ signature and the recent ones stored (the window, the threshold, the oldest of e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -95,3 +96,28 @@ def test_wire_copy_of_an_alerted_story_raises_no_second_new_event(store: Store) 
     _save(store, 2, OUTLET_B, at=timedelta(minutes=5), one_new_per_cluster=True)
     [only] = store.events()
     assert (only.kind, only.source, only.cluster_size) == ("new", "Quelle 1", 2)
+
+
+def test_a_store_compares_with_articles_another_process_saved_since_its_last_look(
+        opener: Callable[..., Store], store_url: str) -> None:
+    """Each store keeps the window's signatures between saves and reads only what is new:
+    a wire copy saved by one process joins the cluster of a copy another process saved."""
+    here, there = opener(owner="here:1"), opener(owner="there:1")
+    other = _save(here, 1, JV_FOUNDING)
+    first = _save(there, 2, OUTLET_A, at=timedelta(minutes=10))
+    copy = _save(here, 3, OUTLET_B, at=timedelta(minutes=20))
+    assert _clusters(store_url) == {other: other, first: first, copy: first}
+
+
+def test_an_article_whose_text_changed_is_compared_by_its_new_text(
+        opener: Callable[..., Store], store_url: str) -> None:
+    """A re-check saved by another process changes an article's signature: the next
+    comparison here uses the new one, not the one read before."""
+    here, there = opener(owner="here:1"), opener(owner="there:1")
+    changed = _save(here, 1, JV_FOUNDING)
+    _save(here, 2, JV_FOUNDING, at=timedelta(minutes=5))      # here has read article 1 now
+    url = f"{HB}/meldung-1.html"
+    there.save_outcome(outcome(changed, url=url, text=OUTLET_A, at=T0 + timedelta(hours=1),
+                               signature=signature(OUTLET_A), source="Quelle 1"))
+    copy = _save(here, 3, OUTLET_B, at=timedelta(hours=2))
+    assert _clusters(store_url)[copy] == changed

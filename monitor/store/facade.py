@@ -11,7 +11,7 @@ import logging
 import os
 import socket
 
-from monitor.store.articles import ArticlesMixin
+from monitor.store.articles import ArticlesMixin, SignatureCache
 from monitor.store.db import Database
 from monitor.store.desk import DeskMixin
 from monitor.store.dialect import create_store_engine, integrity_problems, optimize
@@ -47,6 +47,7 @@ class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
         self._db = db
         self.owner = owner
         self.lease_seconds = lease_seconds
+        self._signatures = SignatureCache()
 
     def close(self) -> None:
         self._db.dispose()

@@ -28,7 +28,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from monitor import signatures
 from monitor.models import MatchResult, alert_thread_id
 from monitor.store.alerts import queue_alerts
-from monitor.store.articles import cluster_alerted, latest_revision_row, signatures_since
+from monitor.store.articles import SignatureCache, cluster_alerted, latest_revision_row
 from monitor.store.codec import diff_to_json, hits_to_json
 from monitor.store.db import StoreBase
 from monitor.store.dialect import advisory_lock, insert_ignore, upsert
@@ -45,14 +45,14 @@ _RELEASE_JOB = delete(jobs).where(jobs.c.id == bindparam("b_job"),
 _NEW_REVISION = insert(revisions).returning(revisions.c.id)
 
 
-def _clustered(conn: Connection, o: ArticleOutcome) -> ArticleOutcome:
+def _clustered(conn: Connection, o: ArticleOutcome, cache: SignatureCache) -> ArticleOutcome:
     """The outcome with the cluster of the most similar recent article, if one is alike
-    enough (its ``ClusterQuery``); as it was without a query or a signature."""
+    enough (its ``ClusterQuery``); as it was without a query or a signature. The caller
+    holds the cluster lock."""
     query = o.cluster
     if query is None or not query.signature:
         return o
-    advisory_lock(conn, _CLUSTER_LOCK)   # one cluster assignment at a time
-    rows = [r for r in signatures_since(conn, query.since) if r[0] != o.article_id]
+    rows = [r for r in cache.signed_since(conn, query.since) if r[0] != o.article_id]
     best = signatures.most_similar(query.signature, [sig for _, _, sig in rows],
                                    threshold=query.threshold)
     return dataclasses.replace(o, cluster_id=rows[best][1]) if best is not None else o
@@ -145,14 +145,19 @@ def _event(conn: Connection, o: ArticleOutcome, ev: NewEvent, revision_id: int) 
 
 
 class OutcomeMixin(StoreBase):
+    _signatures: SignatureCache
+
     def save_outcome(self, outcome: ArticleOutcome, *,
                      release_job: int | None = None) -> SavedOutcome:
         """The outcome, all or nothing; ``release_job`` (the claim on the article's page,
-        held by this process) is dropped in the same transaction."""
+        held by this process) is dropped in the same transaction. Outcomes are saved one at
+        a time (the cluster lock): a cluster is assigned against every article saved before,
+        and revisions are numbered in the order they are committed (``SignatureCache``)."""
         with self._db.write() as conn:
+            advisory_lock(conn, _CLUSTER_LOCK)
             if release_job is not None:
                 conn.execute(_RELEASE_JOB, {"b_job": release_job, "b_owner": self.owner})
-            outcome = _clustered(conn, outcome)
+            outcome = _clustered(conn, outcome, self._signatures)
             revision_id, created = _revision(conn, outcome)
             _matches(conn, revision_id, outcome.matches)
             _article(conn, outcome)
