@@ -136,6 +136,7 @@ class SignatureCache:
         self._rows: dict[int, SignedRow] = {}
         self._after = -1                  # the newest revision seen; -1 before the first look
         self._since: datetime | None = None
+        self._oldest: datetime | None = None     # the earliest first seen among the rows
         self._read_at = 0.0
         self._max_age, self._clock = max_age, clock
         self._lock = threading.Lock()
@@ -154,17 +155,25 @@ class SignatureCache:
     def _read_all(self, conn: Connection, since: datetime) -> None:
         after = int(conn.execute(_LAST_REVISION).scalar_one())
         self._rows = dict(_rows(conn.execute(_SIGNATURES_SINCE, {"since": since})))
+        self._oldest = _oldest(self._rows)
         self._after, self._since, self._read_at = after, since, self._clock()
 
     def _read_newer(self, conn: Connection, since: datetime) -> None:
         after = int(conn.execute(_LAST_REVISION).scalar_one())
         if after != self._after:
-            self._rows.update(_rows(conn.execute(_SIGNED_AFTER,
-                                                 {"since": since, "after": self._after})))
+            newer = dict(_rows(conn.execute(_SIGNED_AFTER, {"since": since, "after": self._after})))
+            self._rows.update(newer)
+            self._oldest = min(filter(None, (self._oldest, _oldest(newer))), default=None)
             self._after = after
         if self._since is None or since > self._since:   # the window moved: drop the oldest
-            self._rows = {k: v for k, v in self._rows.items() if v[2] >= since}
+            if self._oldest is not None and self._oldest < since:
+                self._rows = {k: v for k, v in self._rows.items() if v[2] >= since}
+                self._oldest = _oldest(self._rows)
             self._since = since
+
+
+def _oldest(rows: dict[int, SignedRow]) -> datetime | None:
+    return min((seen for _, _, seen in rows.values()), default=None)
 
 
 def _rows(result: Any) -> list[tuple[int, SignedRow]]:
