@@ -54,3 +54,21 @@ def test_bad_topic_query_is_a_config_error(tmp_path: Path,
     assert main(["--config", str(config), "check-config"]) == 2
     err = capsys.readouterr().err
     assert 'topics[0] ("kaputt").query: column' in err and "expected" in err
+
+
+def test_the_command_line_loads_no_library_of_a_command_not_run() -> None:
+    """Every command's process, the service's included, builds the whole parser: the desk's
+    web framework and Atom feeds, OPML reading and the demo's SMTP server are imported by
+    their own commands only (before, they added 13 MB to the service's process)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\n"
+             "from monitor.cli import build_parser\n"
+             "build_parser()\n"
+             "import monitor.service.daemon\n"
+             "print(sorted(m for m in ('aiosmtpd', 'feedgen', 'listparser', 'lxml', "
+             "'requests', 'starlette', 'trafilatura', 'feedparser') if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import listparser
-
 from monitor.config.model import Config
 from monitor.errors import UsageError
 
@@ -52,6 +50,8 @@ class Outline:
 
 
 def import_feeds(path: Path, config: Config) -> int:
+    import listparser  # here: the service's process, which never reads OPML, stays lean
+
     found = listparser.parse(_readable(path))
     if not found.feeds:
         raise UsageError(f"{path}: no feeds found (an OPML file lists them as <outline> "

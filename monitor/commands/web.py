@@ -29,17 +29,20 @@ from monitor.config.model import Config
 from monitor.errors import ConfigError, UsageError
 from monitor.match import Normaliser
 from monitor.store import Store
-from monitor.web.app import desk_app
 from monitor.web.passwords import hash_password
 from monitor.web.searching import refresh
 from monitor.web.server import serve_asgi
-from monitor.web.state import Desk, DeskParts
 from monitor.web.workbench import backfill as run_backfill
 
 INDEX_EVERY = 60.0      # seconds between bringing the search index up to date
 
 
 async def _serve(config: Config, store: Store) -> int:
+    # the desk's web framework and feeds (Starlette, feedgen, lxml) are imported by this
+    # command only, not by every command's process (the service's included)
+    from monitor.web.app import desk_app
+    from monitor.web.state import Desk, DeskParts
+
     settings = web_settings(config)
     if settings is None:
         raise ConfigError(["web: no [web] section: add one to serve the review desk"],

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from feedgen.feed import FeedGenerator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -122,6 +121,8 @@ def atom(request: Request) -> Response:
         raise HTTPException(404, "no such topic")
     rows = parts.store.stories(StoryFilter(topic=topic), limit=50)
     base = desk.settings.base_url
+    from feedgen.feed import FeedGenerator  # here: feedgen loads lxml, which only this needs
+
     feed = FeedGenerator()
     feed.id(f"{base}/atom/{quote(topic)}")
     feed.title(f"news-monitor: {topic}")

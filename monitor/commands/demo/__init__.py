@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from monitor.commands import command
-from monitor.commands.demo.run import run_demo
 from monitor.config.model import Config
 
 
@@ -33,4 +32,6 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
          configure=_arguments, needs_config=False)
 def demo(args: argparse.Namespace, config: Config) -> int:
     del config   # the demo builds its own; like every command it logs warnings only
+    from monitor.commands.demo.run import run_demo  # its SMTP server (aiosmtpd) only here
+
     return asyncio.run(run_demo(sys.stdout, keep=args.keep))
