@@ -71,6 +71,13 @@ def test_sends_our_headers_and_returns_body_and_validators(httpserver: HTTPServe
     assert result.fetched_at == NOW and result.final_url == result.url
 
 
+def test_a_links_fragment_is_not_part_of_the_page_fetched(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/artikel.html").respond_with_data(FEED)
+    result = fetch(httpserver.url_for("/artikel.html") + "#kommentare")
+    assert result.final_url == httpserver.url_for("/artikel.html")
+    assert httpserver.log[0][0].path == "/artikel.html"
+
+
 def test_second_fetch_is_conditional_and_304_is_a_result(httpserver: HTTPServer) -> None:
     httpserver.expect_ordered_request("/feed.xml").respond_with_data(
         FEED, headers={"ETag": '"v1"', "Last-Modified": "Fri, 14 Mar 2025 08:00:00 GMT"})

@@ -247,7 +247,7 @@ def _parse_url(url: str) -> httpx.URL:
         raise FetchError(f"invalid URL {url!r}: {exc}", url=url) from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise FetchError(f"unsupported URL {url!r}: only http(s) URLs with a host", url=url)
-    return parsed.copy_with(fragment=None)
+    return parsed.copy_with(fragment=None) if parsed.fragment else parsed   # a copy re-parses
 
 
 def _redirect_target(reply: _Reply) -> httpx.URL:
