@@ -11,6 +11,8 @@ dialect-neutral Core SQL (``FOR UPDATE SKIP LOCKED`` is left out by SQLite's com
 from __future__ import annotations
 
 import functools
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +58,26 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """WAL mode, which the file keeps once set. Setting it needs the file to itself for a
+    moment, and SQLite then answers "database is locked" at once, not after its busy
+    timeout: two daemons started together on a new file failed so. So it is tried again
+    until the busy timeout has passed."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+        time.sleep(0.02)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
