@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import bare, summary
+from bench import bare, service, summary
 from bench.generate import SEED, generate, with_new_items
 from bench.report import render_rows, render_targets
 from bench.rss2email_baseline import Rss2Email, run_rss2email
@@ -124,6 +124,8 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         raw["bare"] = bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3))
         raw["ours"] = run_cycles(site, gen.corpus, following, args.runs, WORK / "runs", settings,
                                  timeout=args.cycle_timeout, budget=args.budget)
+        raw["service"] = service.run(site, gen.corpus, WORK / "service", settings)
+        print(f"  service as installed: {_service_line(raw['service'])}", flush=True)
         raw["rss2email"], raw["rss2email_error"] = r2e_runs(site, gen.corpus, args)
         if args.scale:
             raw["scale"] = scale(site, server.base_url, args, settings)
@@ -132,6 +134,13 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     if not args.quick:
         raw["micro"] = micro(quick=False)
     return raw
+
+
+def _service_line(result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"NOT MEASURED: {result['error'].splitlines()[0]}"
+    return (f"peak {result['peak_rss_mb']:.0f} MB, idle after its first cycle "
+            f"{result['idle_rss_mb']:.0f} MB ({result['seconds_to_idle']:.0f} s)")
 
 
 def r2e_runs(site: Site, corpus: Any, args: argparse.Namespace) -> tuple[list[Any], str | None]:

@@ -164,12 +164,19 @@ def targets(raw: dict[str, Any]) -> list[Target]:
     lag = pick(ours, lambda r: max(r["phases"][p]["lag_p99_ms"] for p in r["phases"]))
     cut = any(r["phases"]["first"]["timed_out"] for r in ours)
     growth = soak_growth(raw.get("soak"), "tree")
+    served = raw.get("service") or {}
     return [
         ratio_target("first cycle CPU / bare-library CPU", first_cpu, floor(raw), "≤ 1.5",
                      lambda x: x <= 1.5, "{v:.1f} s vs {r:.1f} s", bound=cut),
         limit_target("steady cycle wall (200 feeds, all 304)", steady, 0.4, "s"),
         limit_target("idle RSS of all processes after the cycles", idle_after, 200, "MB"),
         limit_target("peak RSS, all processes", peak, 300, "MB"),
+        limit_target("installed service: idle RSS after the cycle",
+                     Stat.of([served["idle_rss_mb"]]) if "idle_rss_mb" in served else None,
+                     200, "MB"),
+        limit_target("installed service: peak RSS",
+                     Stat.of([served["peak_rss_mb"]]) if "peak_rss_mb" in served else None,
+                     300, "MB"),
         limit_target("event-loop lag p99 (worst phase)", lag, 50, "ms"),
         limit_target("soak: RSS growth after the first 5 cycles",
                      Stat.of([growth[1]]) if growth else None, 5, "MB"),
@@ -235,7 +242,28 @@ def rows(raw: dict[str, Any]) -> list[tuple[str, str]]:
     out = bare_rows(raw)
     for name, label in PHASES:
         out += phase_rows(raw, name, label)
-    return out + memory_rows(raw) + r2e_rows(raw) + scale_rows(raw) + soak_rows(raw)
+    return (out + memory_rows(raw) + service_rows(raw) + r2e_rows(raw) + scale_rows(raw)
+            + soak_rows(raw))
+
+
+def service_rows(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """The service as installed (``bench.service``): one run, its memory only."""
+    found = raw.get("service")
+    if found is None:
+        return []
+    head = "the service as installed (news-monitor run), first cycle, 1 run"
+    if "error" in found:
+        return [(head, ""), ("NOT MEASURED", found["error"].splitlines()[0])]
+    out = [(head, ""),
+           ("peak RSS all processes, sampled (MB)", f"{found['peak_rss_mb']:.0f}"),
+           ("idle after the cycle, all processes RSS / PSS (MB)",
+            f"{found['idle_rss_mb']:.0f} / {found['idle_pss_mb']:.0f} "
+            f"({found['seconds_to_idle']:.0f} s after start)")]
+    for n, proc in enumerate(found["idle_processes"]):
+        name = "news-monitor run" if n == 0 else proc["name"]     # the tree's root first
+        out.append((f"idle after the cycle: {name} (pid {proc['pid']})",
+                    f"RSS {proc['rss_mb']:.0f}, PSS {proc['pss_mb']:.0f}"))
+    return out
 
 
 def _show(stat: Stat | None, fmt: str = "{:.2f}") -> str:

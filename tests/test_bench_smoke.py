@@ -77,3 +77,21 @@ def test_one_scenario_with_three_feeds(tmp_path: Path) -> None:
            "rss2email": [], "rss2email_error": "skipped"}
     table = "\n".join(render_rows(summary.rows(raw)) + render_targets(summary.targets(raw)))
     assert "first cycle (all new)" in table and "NOT MEASURED" in table
+
+
+def test_the_installed_service_is_measured_from_outside(tmp_path: Path) -> None:
+    """``bench.service`` starts the real ``news-monitor run`` on a tiny corpus and reads its
+    tree's memory once the worker pool stopped; the report shows it."""
+    from bench import service
+
+    site = Site()
+    with serve(site) as server:
+        gen = generate(server.base_url, feeds=3, items=5, pages=4)
+        found = service.run(site, gen.corpus, tmp_path / "service", Settings(workers=1))
+    assert "error" not in found, found.get("error")
+    assert found["peak_rss_mb"] >= found["idle_rss_mb"] > 30
+    names = [p["name"] for p in found["idle_processes"]]
+    assert "forkserver" in names and len(names) >= 2      # the service, its forkserver, ...
+    assert site.counts[200] >= 3 + 4                  # every feed and every page was fetched
+    rows = "\n".join(render_rows(summary.service_rows({"service": found})))
+    assert "the service as installed" in rows and "peak RSS" in rows and "forkserver" in rows
