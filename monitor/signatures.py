@@ -62,9 +62,12 @@ def most_similar(probe: bytes, others: Sequence[bytes], *,
     _skipped(len(sizes) - fitting - sizes.count(0))
     if not fitting:
         return None
-    usable = range(len(others)) if fitting == len(others) else \
-        [i for i, size in enumerate(sizes) if size == len(probe)]
-    joined = b"".join(others) if fitting == len(others) else b"".join(others[i] for i in usable)
+    if fitting == len(others):             # the usual case: every signature fits
+        usable: Sequence[int] = range(len(others))
+        joined = b"".join(others)
+    else:
+        usable = [i for i, size in enumerate(sizes) if size == len(probe)]
+        joined = b"".join(others[i] for i in usable)
     matrix = np.frombuffer(joined, dtype=DTYPE).reshape(fitting, NUM_PERM)
     scores = np.count_nonzero(matrix == values, axis=1) / NUM_PERM
     best = int(np.argmax(scores))          # the first of equal maxima

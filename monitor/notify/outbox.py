@@ -107,31 +107,38 @@ async def _deliver(store: OutboxStore, mailer: Mailer, item: OutboxItem,
     """Render (once), send and record one item. Rendering and every store call run in a
     thread: the event loop never waits for a template or for SQLite's write lock."""
     if not item.raw:
-        rendered = await asyncio.to_thread(_rendered, store, item, clock(), policy.render)
-        if isinstance(rendered, str):
-            return await asyncio.to_thread(_fail, store, item, clock(), rendered)
-        item = rendered
+        prepared = await asyncio.to_thread(_prepared, store, item, clock(), policy.render)
+        if isinstance(prepared, tuple):
+            return prepared
+        item = prepared
     try:
         reply = await mailer.send(_mail(item))
-    except PermanentDeliveryError as exc:
-        return await asyncio.to_thread(_fail, store, item, clock(), str(exc))
-    except TransientDeliveryError as exc:
-        return await asyncio.to_thread(_retry, store, item, clock(), str(exc), policy)
-    except Exception as exc:  # a mailer bug must not stop the other mails
-        log.exception("outbox_unexpected message_id=%s", item.message_id)
-        return await asyncio.to_thread(_retry, store, item, clock(),
-                                       f"unexpected {type(exc).__name__}: {exc}", policy)
+    except Exception as exc:
+        return await asyncio.to_thread(_unsent, store, item, clock(), exc, policy)
     await asyncio.to_thread(store.mark_sent, item.id, at=clock(), response=reply)
     log.info("outbox_sent message_id=%s attempts=%d", item.message_id, item.attempts + 1)
     return "sent", ""
 
 
-def _rendered(store: OutboxStore, item: OutboxItem, now: datetime,
-              render: RenderAlert) -> OutboxItem | str:
-    """The item rendered (see ``_render``), or why it cannot be built."""
-    if item.event_id is None:
-        return item.last_error or "the mail could not be built"
-    return _render(store, item, now, render)
+def _prepared(store: OutboxStore, item: OutboxItem, now: datetime,
+              render: RenderAlert) -> OutboxItem | tuple[str, str]:
+    """The item rendered (``_render``), or its recorded dead letter when it cannot be built."""
+    rendered = _render(store, item, now, render) if item.event_id is not None \
+        else item.last_error or "the mail could not be built"
+    return _fail(store, item, now, rendered) if isinstance(rendered, str) else rendered
+
+
+def _unsent(store: OutboxStore, item: OutboxItem, now: datetime, exc: Exception,
+            policy: _Policy) -> tuple[str, str]:
+    """Record a failed send: dead when the receiver refused for good, retried later when it
+    may work then, and retried as well when the mailer itself failed (a bug must not stop
+    the other mails)."""
+    if isinstance(exc, PermanentDeliveryError):
+        return _fail(store, item, now, str(exc))
+    if isinstance(exc, TransientDeliveryError):
+        return _retry(store, item, now, str(exc), policy)
+    log.error("outbox_unexpected message_id=%s", item.message_id, exc_info=exc)
+    return _retry(store, item, now, f"unexpected {type(exc).__name__}: {exc}", policy)
 
 
 def _render(store: OutboxStore, item: OutboxItem, now: datetime,

@@ -125,18 +125,18 @@ class SignatureCache:
     ever written together with a new revision, by ``save_outcome``, which holds the cluster
     lock (SQLite's write lock; a PostgreSQL advisory lock): revisions are numbered in the
     order they are committed, and none commits while a look runs. Everything is read again
-    when the window reaches back further than the first look did, and every ``max_age``
-    seconds, so nothing stays out of date longer than that should a write ever bypass
-    those rules. Before, every new article read every signature of the window: 500 rows of
-    1 KB for the 500th article of a cycle, thousands over a busy day's window.
+    when the window reaches back further than the last full read did, and every ``max_age``
+    seconds (which also drops the rows the window has left behind), so nothing stays out of
+    date longer than that should a write ever bypass those rules. Before, every new article
+    read every signature of the window: 500 rows of 1 KB for the 500th article of a cycle,
+    thousands over a busy day's window.
     """
 
     def __init__(self, max_age: float = 600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._rows: dict[int, SignedRow] = {}
-        self._after = -1                  # the newest revision seen; -1 before the first look
-        self._since: datetime | None = None
-        self._oldest: datetime | None = None     # the earliest first seen among the rows
+        self._after = 0                   # the newest revision seen
+        self._since: datetime | None = None    # the window's start at the last full read
         self._read_at = 0.0
         self._max_age, self._clock = max_age, clock
         self._lock = threading.Lock()
@@ -145,35 +145,25 @@ class SignatureCache:
         """(article id, cluster id, signature) of the articles first seen since ``since``,
         oldest article first; ``conn`` holds the cluster lock."""
         with self._lock:
-            if self._after < 0 or self._since is None or since < self._since \
+            if self._since is None or since < self._since \
                     or self._clock() - self._read_at > self._max_age:
                 self._read_all(conn, since)
             else:
                 self._read_newer(conn, since)
-            return [(aid, cluster, sig) for aid, (cluster, sig, _) in sorted(self._rows.items())]
+            return [(aid, cluster, sig) for aid, (cluster, sig, seen) in sorted(self._rows.items())
+                    if seen >= since]
 
     def _read_all(self, conn: Connection, since: datetime) -> None:
         after = int(conn.execute(_LAST_REVISION).scalar_one())
         self._rows = dict(_rows(conn.execute(_SIGNATURES_SINCE, {"since": since})))
-        self._oldest = _oldest(self._rows)
         self._after, self._since, self._read_at = after, since, self._clock()
 
     def _read_newer(self, conn: Connection, since: datetime) -> None:
         after = int(conn.execute(_LAST_REVISION).scalar_one())
         if after != self._after:
-            newer = dict(_rows(conn.execute(_SIGNED_AFTER, {"since": since, "after": self._after})))
-            self._rows.update(newer)
-            self._oldest = min(filter(None, (self._oldest, _oldest(newer))), default=None)
+            self._rows.update(_rows(conn.execute(_SIGNED_AFTER,
+                                                 {"since": since, "after": self._after})))
             self._after = after
-        if self._since is None or since > self._since:   # the window moved: drop the oldest
-            if self._oldest is not None and self._oldest < since:
-                self._rows = {k: v for k, v in self._rows.items() if v[2] >= since}
-                self._oldest = _oldest(self._rows)
-            self._since = since
-
-
-def _oldest(rows: dict[int, SignedRow]) -> datetime | None:
-    return min((seen for _, _, seen in rows.values()), default=None)
 
 
 def _rows(result: Any) -> list[tuple[int, SignedRow]]:
