@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, delete, insert, select
 
+from monitor.models import FeedEntry
 from monitor.store import Store
 from monitor.store.feeds import PollSuccess
-from monitor.store.schema import entries, feeds, jobs
+from monitor.store.schema import entries, feeds, jobs, revisions
 from tests.test_store_support import T0, entry, feed_state, outcome, rows
 
 HOUR = timedelta(hours=1)
@@ -64,8 +68,9 @@ def test_entries_of_a_feed_are_linked_to_stored_articles_at_once(
         [(one.key, ref.id), (two.key, None)]
 
 
-def test_a_page_claim_links_a_stored_article_and_goes_with_its_outcome(
-        store: Store, store_url: str) -> None:
+def _claimed_page(store: Store) -> tuple[int, FeedEntry, int, int]:
+    """One entry carried by two feeds, its page claimed for the first and its article
+    created: (the second feed's id, the entry, the claim, the article id)."""
     hb, gn = _feeds(store, "handelsblatt", "google-news")
     one = entry(1)
     store.record_entries(hb, [one], at=T0)
@@ -74,7 +79,40 @@ def test_a_page_claim_links_a_stored_article_and_goes_with_its_outcome(
     assert isinstance(claim, int)
     ref = store.upsert_article(one.link, at=T0, title="AliExpress", source="Handelsblatt",
                                entry=(hb, one.key))
-    store.save_outcome(outcome(ref.id, url=one.link), release_job=claim)
+    return gn, one, claim, ref.id
+
+
+def test_a_page_claim_links_a_stored_article_and_goes_with_its_outcome(
+        store: Store, store_url: str) -> None:
+    gn, one, claim, article_id = _claimed_page(store)
+    store.save_outcome(outcome(article_id, url=one.link), release_job=claim)
     assert rows(store_url, select(jobs.c.id)) == []             # released with the outcome
     assert store.claim_page_for(gn, one.key, one.link, T0) == "known"
-    assert store.entry_article(gn, one.key) == ref.id
+    assert store.entry_article(gn, one.key) == article_id
+
+
+def test_a_page_whose_outcome_commits_while_it_is_claimed_is_known_not_claimed_again(
+        opener: Callable[..., Store], store_url: str) -> None:
+    """Another process's outcome releases the page claim and stores the article in one
+    transaction. A claim made while it commits must find the article, not a free claim: on
+    PostgreSQL, looking for the article before taking the claim saw neither the article
+    (not committed yet) nor the claim (released once it was), and the page was fetched twice."""
+    here, there = opener(owner="here:1"), opener(owner="there:1")
+    gn, one, claim, article_id = _claimed_page(here)
+    engine = create_engine(store_url)
+    try:
+        with ThreadPoolExecutor(1) as pool, engine.connect() as conn:
+            outcome_tx = conn.begin()          # what save_outcome does, held open
+            conn.execute(delete(jobs).where(jobs.c.id == claim))
+            conn.execute(insert(revisions).values(
+                article_id=article_id, title="AliExpress", text="Text", text_hash="h",
+                fetched_at=T0, extract_status="ok"))
+            pending = pool.submit(there.claim_page_for, gn, one.key, one.link,
+                                  T0 + timedelta(seconds=1))
+            time.sleep(0.5)                    # it looks and waits meanwhile
+            outcome_tx.commit()
+            assert pending.result(timeout=30) == "known"
+    finally:
+        engine.dispose()
+    assert there.entry_article(gn, one.key) == article_id
+    assert rows(store_url, select(jobs.c.id)) == []             # no claim left behind

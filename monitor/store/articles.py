@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, exists, func, select, u
 from monitor.models import Revision
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
-from monitor.store.jobs import claim_job_row, page_job
+from monitor.store.jobs import claim_job_row, drop_held, page_job
 from monitor.store.leases import FREE, claim
 from monitor.store.records import ArticleRef, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, matches, revisions
@@ -214,14 +214,22 @@ class ArticlesMixin(StoreBase):
                        now: datetime) -> int | Literal["known"] | None:
         """In one transaction: "known" when the page's article is evaluated (the entry is
         linked to it), else the claim on fetching it (``claim_page``), or None while
-        another process holds that claim."""
+        another process holds that claim.
+
+        The claim is taken first and the article looked for after it: on PostgreSQL each
+        statement sees what was committed when it started, and taking the claim waits for a
+        process whose outcome is releasing it. Looked for first, the article could still be
+        missing, and the claim be free once that outcome committed: the page was fetched
+        twice."""
         with self._db.write() as conn:
+            claimed = claim_job_row(conn, page_job(url), now=now, owner=self.owner,
+                                    seconds=self.lease_seconds)
             found = _evaluated(conn, [url])
             if url in found:
                 _link(conn, feed_id, key, found[url])
+                if claimed.status == "claimed":
+                    drop_held(conn, claimed.id, self.owner)
                 return "known"
-            claimed = claim_job_row(conn, page_job(url), now=now, owner=self.owner,
-                                    seconds=self.lease_seconds)
         return claimed.id if claimed.status == "claimed" else None
 
     def baseline_revision(self, article_id: int, topic: str) -> Revision | None:

@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
@@ -51,6 +51,16 @@ def claim_job_row(conn: Connection, name: str, *, now: datetime, owner: str,
     conn.execute(update(jobs).where(jobs.c.id == row.id)
                  .values(lease_owner=owner, lease_until=until))
     return JobClaim(row.id, name, "claimed")
+
+
+_DROP_HELD = delete(jobs).where(jobs.c.id == bindparam("b_job"),
+                                jobs.c.lease_owner == bindparam("b_owner"))   # built once
+
+
+def drop_held(conn: Connection, job_id: int, owner: str) -> None:
+    """Deletes the job row ``owner`` holds (a page claim, a presence row), in the caller's
+    transaction; nothing when another process holds it now."""
+    conn.execute(_DROP_HELD, {"b_job": job_id, "b_owner": owner})
 
 
 def mark_done(conn: Connection, name: str, now: datetime) -> None:
@@ -99,8 +109,7 @@ class JobsMixin(StoreBase):
     def drop_job(self, job_id: int) -> None:
         """Deletes a page claim or a presence row this process holds."""
         with self._db.write() as conn:
-            conn.execute(delete(jobs).where(jobs.c.id == job_id,
-                                            jobs.c.lease_owner == self.owner))
+            drop_held(conn, job_id, self.owner)
 
     def join(self, now: datetime) -> int:
         """Announces this daemon among the live ones; keep it renewed, ``drop_job`` it at

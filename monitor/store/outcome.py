@@ -22,7 +22,7 @@ import functools
 import logging
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.sql.dml import Insert, Update
 
 from monitor import signatures
@@ -33,15 +33,14 @@ from monitor.store.codec import diff_to_json, hits_to_json
 from monitor.store.db import StoreBase
 from monitor.store.dialect import advisory_lock, insert_ignore, upsert
 from monitor.store.events import OLDEST_FIRST, load_deltas
+from monitor.store.jobs import drop_held
 from monitor.store.leases import FREE
 from monitor.store.records import ArticleOutcome, NewEvent, SavedOutcome
-from monitor.store.schema import articles, events, jobs, matches, revisions
+from monitor.store.schema import articles, events, matches, revisions
 
 log = logging.getLogger(__name__)
 _CLUSTER_LOCK = 727_002   # advisory lock key of cluster assignment
 # run for every article, so built once (building one cost more than running it)
-_RELEASE_JOB = delete(jobs).where(jobs.c.id == bindparam("b_job"),
-                                  jobs.c.lease_owner == bindparam("b_owner"))
 _NEW_REVISION = insert(revisions).returning(revisions.c.id)
 
 
@@ -156,7 +155,7 @@ class OutcomeMixin(StoreBase):
         with self._db.write() as conn:
             advisory_lock(conn, _CLUSTER_LOCK)
             if release_job is not None:
-                conn.execute(_RELEASE_JOB, {"b_job": release_job, "b_owner": self.owner})
+                drop_held(conn, release_job, self.owner)
             outcome = _clustered(conn, outcome, self._signatures)
             revision_id, created = _revision(conn, outcome)
             _matches(conn, revision_id, outcome.matches)
