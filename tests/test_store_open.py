@@ -257,3 +257,30 @@ def test_processes_opening_a_new_file_at_once_all_open_it(tmp_path: Path) -> Non
                               text=True) for _ in range(3)]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(out.strip().endswith(f"ok {rounds}") for out in outputs), outputs
+
+
+def test_sqlite_write_transaction_holds_the_lock_from_its_start(tmp_path: Path) -> None:
+    """A store write takes SQLite's write lock when it begins, before its first statement
+    (BEGIN IMMEDIATE): another writer waits rather than both reading and one failing at its
+    write. A read transaction sees one snapshot and leaves the lock free. The store's engine
+    has no statement events (they would cost every statement their dispatch)."""
+    path = tmp_path / "monitor.db"
+    s = open_store(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        assert not s._db.engine._has_events
+        with s._db.write(), pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        with s._db.read() as conn:
+            before = conn.scalar(text("SELECT count(*) FROM feeds"))
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO feeds (name, url, active, consecutive_errors, "
+                          "baseline_done, guid_unstable) VALUES ('x', 'http://x.example/', "
+                          "1, 0, 0, 0)")
+            other.execute("COMMIT")
+            assert conn.scalar(text("SELECT count(*) FROM feeds")) == before   # its snapshot
+        with s._db.read() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM feeds")) == before + 1
+    finally:
+        other.close()
+        s.close()

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from monitor.errors import StoreCorrupt, StoreError
-from monitor.store.dialect import WRITE_OPTION, sqlite_path
+from monitor.store.dialect import begin_sqlite, sqlite_path
 
 log = logging.getLogger(__name__)
 _CORRUPT_MARKS = ("not a database", "malformed", "corrupt")
@@ -29,16 +29,20 @@ class Database:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._sqlite = engine.dialect.name == "sqlite"
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.translated(), self._writer.begin() as conn:
+        with self.translated(), self.engine.begin() as conn:
+            if self._sqlite:
+                begin_sqlite(conn, write=True)
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         with self.translated(), self.engine.begin() as conn:
+            if self._sqlite:
+                begin_sqlite(conn, write=False)
             yield conn
 
     @contextmanager

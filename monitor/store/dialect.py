@@ -1,11 +1,12 @@
 """The one place that knows which database is underneath: SQLite or PostgreSQL.
 
 Owns engine creation (PostgreSQL: a small connection pool per process; SQLite: parent
-directory, WAL, busy_timeout, foreign keys, and SQLAlchemy-emitted ``BEGIN``/``BEGIN
-IMMEDIATE`` with pysqlite's own transaction handling switched off, as the SQLAlchemy SQLite
-documentation prescribes), "insert, ignoring a duplicate" for both backends, the integrity
-check, ``optimize``, advisory locks and the migration lock. Everything else in the store is
-dialect-neutral Core SQL (``FOR UPDATE SKIP LOCKED`` is left out by SQLite's compiler).
+directory, WAL, busy_timeout, foreign keys, and pysqlite's own transaction handling
+switched off, so that ``begin_sqlite`` emits ``BEGIN``/``BEGIN IMMEDIATE`` itself, as the
+SQLAlchemy SQLite documentation prescribes), "insert, ignoring a duplicate" for both
+backends, the integrity check, ``optimize``, advisory locks and the migration lock.
+Everything else in the store is dialect-neutral Core SQL (``FOR UPDATE SKIP LOCKED`` is
+left out by SQLite's compiler).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ BUSY_TIMEOUT_MS = 15_000
 # PostgreSQL connections per process: the event loop, the lease renewal and one job in a
 # thread each hold one for a transaction at a time, so 3 kept open and 2 more at a peak.
 POOL_SIZE, POOL_OVERFLOW = 3, 2
-WRITE_OPTION = "news_monitor_write"   # execution option: this transaction will write
 _MIGRATION_LOCK = 727_001             # PostgreSQL advisory lock key for migrations
 
 
@@ -40,8 +40,7 @@ def create_store_engine(url: str) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         _make_parent(Path(parsed.database).expanduser())
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
-    event.listen(engine, "connect", _sqlite_on_connect)
-    event.listen(engine, "begin", _sqlite_on_begin)
+    event.listen(engine, "connect", _sqlite_on_connect)   # a pool event: statements pay nothing
     return engine
 
 
@@ -80,8 +79,12 @@ def _use_wal(cursor: Any) -> None:
         time.sleep(0.02)
 
 
-def _sqlite_on_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get(WRITE_OPTION, False)
+def begin_sqlite(conn: Connection, *, write: bool) -> None:
+    """Open SQLite's transaction on a connection SQLAlchemy has just begun: ``BEGIN
+    IMMEDIATE`` takes the write lock at once (a writer that only asked for it at its first
+    write could fail on a lock held since its reads), ``BEGIN`` reads one snapshot. Done
+    here rather than in the documented "begin" event listener: any engine listener makes
+    SQLAlchemy dispatch its events on every statement, a fifth of a store call's cost."""
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
