@@ -83,6 +83,8 @@ def decode_google_news(url: str) -> str:
     length-delimited field holds the target URL; we read it. Newer ones carry an opaque
     "AU_yqL..." token that only Google's servers can resolve: returned as they are.
     """
+    if GOOGLE_NEWS_HOST not in url.lower():     # most links: no need to split them
+        return url
     parts = _split(url)
     if parts is None or (parts.hostname or "").lower() != GOOGLE_NEWS_HOST:
         return url

@@ -188,3 +188,18 @@ def test_signature_of_another_size_is_skipped_with_a_warning(
     assert most_similar(small, [signature(OUTLET_A)]) is None
     assert most_similar(signature(OUTLET_B), [small, signature(OUTLET_A)]) == 1
     assert similarity(small, signature(OUTLET_A)) == 0.0
+
+
+def test_signature_is_datasketch_own_minhash_of_the_shingles() -> None:
+    """The signature hashes shingles in one pass (``shingle_hashes``); its bytes are those of
+    datasketch's MinHash fed the UTF-8 shingles with its default SHA-1 hash, so signatures
+    stored before compare with new ones."""
+    from datasketch import MinHash
+
+    from monitor.deltas.cluster import SCHEME, SEED
+    from monitor.signatures import encode
+
+    for text in (OUTLET_A, WIRE_BODY, WIRE_BODY.upper() + " Übernahme ß € 😀"):
+        reference = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
+        reference.update_batch([s.encode("utf-8") for s in shingles(text)])
+        assert signature(text) == encode(reference.hashvalues) != NO_SIGNATURE

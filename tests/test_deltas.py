@@ -230,3 +230,18 @@ def test_timestamp_glued_into_a_paragraph_is_not_a_change() -> None:
     diff = word_diff(TITLE, old, TITLE, new)
     assert (diff.added_words, diff.removed_words) == (0, 0)
     assert cosmetic_normalise(new).startswith("Von Anna Berger Das Gemeinschaftsunternehmen")
+
+
+_TYPOGRAPHY = ("\u201e\u201c\u201d\u00ab\u00bb\u201a\u2018\u2019\u2013\u2014\u2212"
+               "\u00a0\u202f\u00ad\u200b\ufeff\u2026")
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.sampled_from(_TYPOGRAPHY) | st.characters(), max_size=200))
+def test_typography_fold_is_the_translation_table(text: str) -> None:
+    """The regex fold gives exactly what ``str.translate`` with the table gives, for any
+    text: quotes, dashes, spaces, invisible characters and ellipses among any others."""
+    from monitor.deltas.diff import _CHAR_MAP, fold_typography
+
+    assert fold_typography(text) == text.translate(_CHAR_MAP)
+    assert fold_typography("„Übernahme“ – 10\u00a0%\u00ad…") == '"Übernahme" - 10 %...'

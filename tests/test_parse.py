@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.models import ParsedFeed
@@ -186,3 +188,17 @@ def test_long_summary_is_capped_at_a_word_boundary() -> None:
             f"<description>{words}</description></item></channel></rss>").encode()
     summary = parse(body).entries[0].summary
     assert len(summary) <= 5000 and summary.endswith("Umsatz…")
+
+
+@settings(max_examples=300)
+@given(st.text(max_size=120))
+def test_plain_text_without_markup_skips_the_parser_and_agrees_with_it(value: str) -> None:
+    """A title or teaser without ``<`` or ``&`` is only whitespace-collapsed; for every such
+    text that is what the HTML parser gives too, and markup still goes through it."""
+    from monitor.parse.feed import _SPACE, _TextCollector, plain_text
+
+    collector = _TextCollector()
+    collector.feed(value)
+    collector.close()
+    assert plain_text(value) == _SPACE.sub(" ", "".join(collector.parts)).strip()
+    assert plain_text("<p>Alibaba &amp; VK</p><script>x()</script>") == "Alibaba & VK"

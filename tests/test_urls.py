@@ -95,3 +95,11 @@ def test_host_of() -> None:
     assert host_of("http://zeitung.example./x") == "zeitung.example"
     assert host_of("kein link") == ""
     assert host_of("http://[::1") == ""
+
+
+def test_google_news_host_in_any_case_is_decoded() -> None:
+    """Links without Google News's host are returned without being split; the check for the
+    host ignores case, as host names do."""
+    short = "https://www.handel.example/aliexpress-russland-umsatz"
+    shouted = _google_news_link(short).replace("news.google.com", "NEWS.Google.COM")
+    assert decode_google_news(shouted) == short

@@ -17,7 +17,10 @@ process would have to keep in step with the database.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+import struct
+from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -57,10 +60,20 @@ def signature(text: str, *, num_perm: int = NUM_PERM) -> bytes:
     words = _words(text)
     if len(words) < MIN_CLUSTER_WORDS:
         return NO_SIGNATURE
-    minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME,
+    minhash = MinHash(num_perm=num_perm, seed=SEED, scheme=SCHEME, hashfunc=int,
                       permutations=_permutations(num_perm))
-    minhash.update_batch(s.encode("utf-8") for s in _shingles_of(words, 5))
+    minhash.update_batch(shingle_hashes(_shingles_of(words, 5)))
     return encode(minhash.hashvalues)
+
+
+def shingle_hashes(items: Iterable[str]) -> tuple[int, ...]:
+    """datasketch's default hash (``sha1_hash32``: the first four bytes of the SHA-1 of the
+    UTF-8 text, little-endian) of every shingle, in one pass: the digests are joined and
+    unpacked at once, not a Python call and a ``struct.unpack`` per shingle (a third of a
+    signature's time). ``MinHash`` then takes them with ``hashfunc=int``."""
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(s.encode("utf-8")).digest()[:4] for s in items])
+    return struct.unpack(f"<{len(digests) // 4}I", digests)
 
 
 @functools.cache

@@ -40,6 +40,14 @@ _CHAR_MAP = str.maketrans({
     **dict.fromkeys("\u00ad\u200b\u200c\u200d\u2060\ufeff", ""),
     "\u2026": "...",   # horizontal ellipsis
 })
+# The same fold as a pattern: texts hold few such characters, and a regex finds them in a
+# fraction of the time ``str.translate`` takes to look up every character in the table.
+_CHAR_RE = re.compile("[" + re.escape("".join(map(chr, _CHAR_MAP))) + "]")
+
+
+def fold_typography(text: str) -> str:
+    """``text.translate(_CHAR_MAP)``: typographic look-alikes folded to plain forms."""
+    return _CHAR_RE.sub(lambda found: str(_CHAR_MAP[ord(found[0])]), text)
 
 _DATE = r"\d{1,2}\.\s?(?:\d{1,2}\.|[^\W\d_]{3,}\.?)\s?(?:\d{2,4})?"
 _TIME = r"\d{1,2}[:.]\d{2}(?:\s?Uhr)?"
@@ -117,7 +125,7 @@ def cosmetic_normalise(text: str) -> str:
     and dashes to plain ones, drops soft hyphens and zero-width characters, turns unusual
     spaces into plain ones, squashes whitespace runs and drops empty lines.
     """
-    text = unicodedata.normalize("NFC", text).translate(_CHAR_MAP)
+    text = fold_typography(unicodedata.normalize("NFC", text))
     lines = [_squash(_STAMP_PHRASE.sub(" ", line)) for line in text.splitlines()]
     lines = [line for line in lines if not _is_stamp_line(line)]
     return "\n".join(line for line in _drop_teasers(lines) if line)

@@ -239,7 +239,8 @@ def _summary(raw: Any) -> str:
 
 def plain_text(value: str, detail: Mapping[str, Any] | None = None) -> str:
     """Markup removed, entities decoded, whitespace collapsed."""
-    if detail is not None and detail.get("type") == "text/plain":
+    if (detail is not None and detail.get("type") == "text/plain") or not (
+            "<" in value or "&" in value):          # no markup and no entity: nothing to parse
         return _SPACE.sub(" ", value).strip()
     stripper = _TextCollector()
     stripper.feed(value)
