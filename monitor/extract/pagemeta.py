@@ -8,6 +8,7 @@ of every menu link is avoided. Pure functions over a parsed lxml tree.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 from datetime import UTC, datetime
@@ -103,15 +104,22 @@ def may_have_byline(tree: Any) -> bool:
     superset test in one walk: every condition of those XPaths is on an element's tag or on
     one of ``_BYLINE_ATTRIBUTES``, case-insensitively containing one of ``_BYLINE_MARKS``
     (the pruning only removes elements, so it never makes one match)."""
-    for el in tree.iter():
-        if not isinstance(el.tag, str):
-            continue
-        if el.tag in ("author", "rel"):
-            return True
-        values = [v for name in _BYLINE_ATTRIBUTES if (v := el.get(name))]
-        if values and _BYLINE_MARKS.search(" ".join(values).lower()):
-            return True
-    return False
+    has_tag, values = _byline_xpaths()
+    if has_tag(tree):
+        return True          # a mark cannot span two values: none holds a space
+    return _BYLINE_MARKS.search(" ".join(values(tree)).lower()) is not None
+
+
+@functools.cache
+def _byline_xpaths() -> tuple[Any, Any]:
+    """Whether the tree holds an ``author`` or ``rel`` element, and the values of every
+    ``_BYLINE_ATTRIBUTES`` attribute in it: found by lxml in C, where a walk in Python made
+    a proxy object of every element (a tenth of an extraction's time)."""
+    from lxml import etree
+
+    attributes = " | ".join(f"descendant-or-self::*/@{name}" for name in _BYLINE_ATTRIBUTES)
+    return (etree.XPath("boolean(descendant-or-self::author | descendant-or-self::rel)"),
+            etree.XPath(attributes, smart_strings=False))
 
 
 def page_metadata(tree: Any, url: str) -> Any:
