@@ -99,6 +99,23 @@ def test_closing_the_app_ends_its_store_thread(site: NewsSite, tmp_path: Path) -
     assert running and not after
 
 
+def test_an_open_app_exempts_its_start_up_objects_from_collection(site: NewsSite,
+                                                                  tmp_path: Path) -> None:
+    """While an app is open what start-up built is frozen (full collections skip it); a
+    closed app's objects are given back to the collector, so a reload leaks nothing."""
+    import gc
+
+    site.put("/kurier.xml", rss(site.url("").rstrip("/"), "Kurier", []))
+    config = config_for(site, tmp_path, "kurier")
+
+    async def run() -> int:
+        async with open_app(config):
+            return gc.get_freeze_count()
+
+    assert asyncio.run(run()) > 10_000
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_cycle_leaves_the_store_and_the_verdict_judge_off_the_event_loop(
         site: NewsSite, tmp_path: Path) -> None:
     """A store call waits for SQLite's write lock (up to its busy timeout) and the judge may
