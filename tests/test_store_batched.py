@@ -116,3 +116,44 @@ def test_a_page_whose_outcome_commits_while_it_is_claimed_is_known_not_claimed_a
         engine.dispose()
     assert there.entry_article(gn, one.key) == article_id
     assert rows(store_url, select(jobs.c.id)) == []             # no claim left behind
+
+
+def test_the_store_thread_keeps_one_sqlite_connection(
+        opener: Callable[..., Store], store_url: str) -> None:
+    """The pipeline's store thread pins one SQLite connection for all its transactions
+    (reads and writes), so none is taken from the pool and handed back per call; on
+    PostgreSQL it uses the pool, whose check-out pings the connection. Closing the store
+    closes the pinned connection."""
+    import asyncio
+
+    from monitor.pipeline.offthread import StoreThread
+
+    s = opener()
+    [gn] = _feeds(s, "gn")
+    thread = StoreThread(s.pin_thread)
+
+    async def calls() -> None:
+        for n in range(3):
+            await thread.run(s.record_entries, gn, [entry(n)], at=T0)
+            await thread.run(s.feed_states)
+
+    asyncio.run(calls())
+    thread.close()
+    pool = s._db.engine.pool
+    assert pool.checkedout() == (1 if store_url.startswith("sqlite") else 0)
+    assert len(s.pending_entries(gn)) == 3          # every write was committed
+    s.close()
+    assert pool.checkedout() == 0
+
+
+def test_a_store_call_inside_another_on_the_pinned_thread_gets_its_own_transaction(
+        opener: Callable[..., Store], store_url: str) -> None:
+    """A store call made while the thread's pinned connection is in a transaction (one
+    store call inside another) takes a pooled connection, as it did before pinning."""
+    s = opener()
+    s.pin_thread()
+    [gn] = _feeds(s, "gn")
+    with s._db.write() as outer:
+        assert s.feed_states()[0].id == gn          # inside: a second transaction
+        assert outer.in_transaction()
+    assert s.pending_entries(gn) == []

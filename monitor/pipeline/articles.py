@@ -68,6 +68,8 @@ DOCUMENTS_KEPT = 16       # prepared documents the article stage keeps
 class ArticleStore(Protocol):
     """The store as the article stage uses it."""
 
+    def pin_thread(self) -> None: ...
+
     def link_known_many(self, feed_id: int,
                         items: Sequence[tuple[str, str]]) -> dict[str, int]: ...
 
@@ -130,7 +132,7 @@ class ArticleProcessor:
         self.judge = judge
         self.extractor, self.topics, self.clock = extractor, topics, clock
         self.keeper = keeper
-        self.db = StoreThread()      # the larger writes, off the event loop
+        self.db = StoreThread(store.pin_thread)      # the larger writes, off the event loop
         self.pages = PageClaims(store, clock, settings.page_wait, self.db)
         # Articles in flight at once (fetched page, extraction, matching): bounded, so a
         # first cycle over thousands of entries never holds thousands of pages in memory.

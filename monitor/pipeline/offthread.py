@@ -28,8 +28,10 @@ T = TypeVar("T")
 class StoreThread:
     """Awaitable store calls, run in one thread of their own."""
 
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="store")
+    def __init__(self, initializer: Callable[[], object] | None = None) -> None:
+        """``initializer`` runs first in the thread (the store pins a connection to it)."""
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="store",
+                                            initializer=initializer)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()

@@ -10,6 +10,7 @@ long a lease lasts before it is renewed.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -30,20 +31,52 @@ class Database:
         self.engine = engine
         self.url = url
         self._sqlite = engine.dialect.name == "sqlite"
+        self._local = threading.local()          # .conn: this thread's pinned connection
+        self._pinned: list[Connection] = []
+
+    def pin_thread(self) -> None:
+        """Give the calling thread a SQLite connection of its own for all its transactions.
+        For a thread that makes most of the store calls (the pipeline's store thread):
+        taking a pooled connection and handing it back cost a third of a short
+        transaction. PostgreSQL keeps its pool, whose check-out pings a connection that the
+        server may have dropped."""
+        if not self._sqlite or getattr(self._local, "conn", None) is not None:
+            return
+        try:
+            self._local.conn = self.engine.connect()
+        except SQLAlchemyError as exc:   # the thread then takes pooled connections
+            log.warning("store_pin_failed store=%s error=%s", self.where(), self.error(exc))
+            return
+        self._pinned.append(self._local.conn)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.translated(), self.engine.begin() as conn:
-            if self._sqlite:
-                begin_sqlite(conn, write=True)
+        with self._transaction(write=True) as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.translated(), self.engine.begin() as conn:
-            if self._sqlite:
-                begin_sqlite(conn, write=False)
+        with self._transaction(write=False) as conn:
             yield conn
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        pinned: Connection | None = getattr(self._local, "conn", None)
+        with self.translated(), self._begun(pinned) as conn:
+            if self._sqlite:
+                begin_sqlite(conn, write=write)
+            yield conn
+
+    @contextmanager
+    def _begun(self, pinned: Connection | None) -> Iterator[Connection]:
+        """A transaction on the pinned connection, or on a pooled one when there is none or
+        it is in a transaction already (a store call made inside another's)."""
+        if pinned is None or pinned.in_transaction():
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with pinned.begin():
+                yield pinned
 
     @contextmanager
     def translated(self) -> Iterator[None]:
@@ -65,6 +98,9 @@ class Database:
         return sqlite_path(self.engine) or self.engine.url.render_as_string(hide_password=True)
 
     def dispose(self) -> None:
+        for conn in self._pinned:
+            conn.close()
+        self._pinned.clear()
         self.engine.dispose()
 
 

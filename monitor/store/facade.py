@@ -52,6 +52,10 @@ class Store(FeedsMixin, EntriesMixin, ArticlesMixin, OutcomeMixin, EventsMixin,
     def close(self) -> None:
         self._db.dispose()
 
+    def pin_thread(self) -> None:
+        """The calling thread makes most store calls: on SQLite it keeps one connection."""
+        self._db.pin_thread()
+
     def integrity_ok(self) -> bool:
         """True when the store answers and a quick check finds nothing wrong."""
         try:
