@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -49,15 +49,11 @@ class Database:
             return
         self._pinned.append(self._local.conn)
 
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self._transaction(write=True) as conn:
-            yield conn
+    def write(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=True)
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
-        with self._transaction(write=False) as conn:
-            yield conn
+    def read(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=False)
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
