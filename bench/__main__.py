@@ -80,15 +80,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def bare_runs(raw_feeds: dict[str, bytes], pages: dict[str, bytes], runs: int) -> dict[str, Any]:
+def bare_runs(raw_feeds: dict[str, bytes], pages: dict[str, bytes], runs: int,
+              out: dict[str, Any] | None = None, when: str = "before") -> dict[str, Any]:
+    """``runs`` bare runs of each library, added to ``out``. The bench runs them before and
+    again after the news-monitor runs: this machine's speed drifts by several per cent over
+    minutes, and a floor measured on one side of them only would carry that into the ratio."""
     feeds_dir = bare.write_corpus(raw_feeds, WORK / "corpus" / "feeds", ".xml")
     pages_dir = bare.write_corpus(pages, WORK / "corpus" / "pages", ".html")
-    out: dict[str, Any] = {"feedparser": [], "trafilatura": []}
+    out = out if out is not None else {"feedparser": [], "trafilatura": []}
     for run in range(runs):
-        out["feedparser"].append(bare.measure("feedparser", feeds_dir))
-        out["trafilatura"].append(bare.measure("trafilatura", pages_dir))
-        print(f"  bare run {run + 1}/{runs}: feedparser {out['feedparser'][-1]['cpu_s']:.2f} s,"
-              f" trafilatura {out['trafilatura'][-1]['cpu_s']:.2f} s CPU", flush=True)
+        out["feedparser"].append({**bare.measure("feedparser", feeds_dir), "when": when})
+        out["trafilatura"].append({**bare.measure("trafilatura", pages_dir), "when": when})
+        print(f"  bare run {run + 1}/{runs} ({when} ours): feedparser "
+              f"{out['feedparser'][-1]['cpu_s']:.2f} s, trafilatura "
+              f"{out['trafilatura'][-1]['cpu_s']:.2f} s CPU", flush=True)
     return out
 
 
@@ -124,6 +129,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         raw["bare"] = bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3))
         raw["ours"] = run_cycles(site, gen.corpus, following, args.runs, WORK / "runs", settings,
                                  timeout=args.cycle_timeout, budget=args.budget)
+        bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3), raw["bare"], "after")
         raw["service"] = service.run(site, gen.corpus, WORK / "service", settings)
         print(f"  service as installed: {_service_line(raw['service'])}", flush=True)
         raw["rss2email"], raw["rss2email_error"] = r2e_runs(site, gen.corpus, args)

@@ -49,6 +49,11 @@ def bare_rows(raw: dict[str, Any]) -> list[tuple[str, str]]:
                  (f"trafilatura.extract(html) x {docs_tr} pages", f"{tr_cpu.show()} s  "
                   f"({tr_cpu.median / docs_tr * 1000:.1f} ms/page)"),
                  ("floor = feedparser + trafilatura", f"{floor(raw).show()} s")]  # type: ignore[union-attr]
+    sides = [Stat.of([f["cpu_s"] + t["cpu_s"] for f, t in zip(fp, tr, strict=False)
+                      if f.get("when", "before") == when]) for when in ("before", "after")]
+    if sides[0] and sides[1]:
+        rows.append(("floor before / after the news-monitor runs (medians)",
+                     f"{sides[0].median:.2f} / {sides[1].median:.2f} s"))
     return rows
 
 
@@ -62,6 +67,9 @@ def phase_rows(raw: dict[str, Any], name: str, label: str) -> list[tuple[str, st
         if any(d["timed_out"] for d in data) else ""
     note += "  (measured after a prime without pages)" if data[0].get("after_prime") else ""
     rows = [(f"news-monitor: {label}, {len(data)} run(s){note}", "")]
+    if name == "first":
+        rows.append(("worker pool start before it, CPU (s; not counted)",
+                     _show(pick(runs, lambda r: r.get("pool_start_cpu_s")))))
     rows.append(("wall: run_cycle + outbox flush (s)", _show(get("wall_s"), "{:.3f}")))
     rows.append(("CPU all processes (s) = main + workers", f"{_show(get('cpu_s'))} = "
                  f"{_show(get('cpu_main_s'))} + {_show(get('cpu_children_s'))}"))

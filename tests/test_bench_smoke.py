@@ -73,10 +73,17 @@ def test_one_scenario_with_three_feeds(tmp_path: Path) -> None:
     assert 0 < phases["new"]["outcomes"]["new_entries"] <= 3
     assert phases["first"]["stages"]["calls"]["match"] > 0
     assert phases["first"]["cpu_children_s"] >= 0 and results[0]["idle"]["memory"]["rss"] > 20
-    raw = {"feeds": 3, "bare": {"feedparser": [], "trafilatura": []}, "ours": results,
+    assert results[0]["pool_start_cpu_s"] > 0     # the forkserver's imports, before the cycle
+    bare = {lib: [{"cpu_s": cpu, "wall_s": cpu, "documents": 3, "when": when}
+                  for cpu, when in ((1.0, "before"), (1.5, "after"))]
+            for lib in ("feedparser", "trafilatura")}
+    raw = {"feeds": 3, "bare": bare, "ours": results,
            "rss2email": [], "rss2email_error": "skipped"}
     table = "\n".join(render_rows(summary.rows(raw)) + render_targets(summary.targets(raw)))
     assert "first cycle (all new)" in table and "NOT MEASURED" in table
+    assert "worker pool start before it, CPU (s; not counted)" in table
+    drift = [line for line in table.splitlines() if "floor before / after" in line]
+    assert drift and drift[0].endswith(" 2.00 / 3.00 s")   # both libraries: 1+1, 1.5+1.5
 
 
 def test_the_installed_service_is_measured_from_outside(tmp_path: Path) -> None:
