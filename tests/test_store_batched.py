@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -157,3 +158,16 @@ def test_a_store_call_inside_another_on_the_pinned_thread_gets_its_own_transacti
         assert s.feed_states()[0].id == gn          # inside: a second transaction
         assert outer.in_transaction()
     assert s.pending_entries(gn) == []
+
+
+def test_the_baseline_of_a_first_poll_is_undated_or_older_than_its_window(
+        store: Store) -> None:
+    """As the pipeline reads entries: undated ones are baseline whatever their date, a
+    dated one counts from its publication; the window's edge itself is new."""
+    [hb] = _feeds(store, "handelsblatt")
+    edge, older = entry(1), entry(2)
+    undated = dataclasses.replace(entry(3), published=edge.published + HOUR, has_date=False)
+    store.record_entries(hb, [edge, older, undated], at=T0)
+    fresh = store.take_pending(hb, baseline_before=edge.published)
+    assert [e.key for e in fresh] == [edge.key]
+    assert [e.key for e in store.pending_entries(hb)] == [edge.key]

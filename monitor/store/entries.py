@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
 
 from monitor.models import FeedEntry
 from monitor.store.db import StoreBase
@@ -61,6 +61,14 @@ _PENDING = (select(entries).where(entries.c.feed_id == bindparam("b_feed"), entr
 _FINISH = (update(entries).where(entries.c.feed_id == bindparam("b_feed"),
                                  entries.c.key.in_(bindparam("b_keys", expanding=True)))
            .values(pending=False))
+# A first poll's baseline: the pending entries that are undated or published (first seen,
+# when the feed gave no date: as ``_entry`` reads them) before the poll's window.
+_BASELINE = (update(entries).where(
+    entries.c.feed_id == bindparam("b_feed"), entries.c.pending,
+    or_(entries.c.has_date.is_(False),
+        func.coalesce(entries.c.published, entries.c.first_seen)
+        < bindparam("b_before", type_=entries.c.first_seen.type)))
+    .values(pending=False))
 
 
 def _stored(conn: Connection, feed_id: int, column: str, values: list[str]) -> list[Row[Any]]:
@@ -152,14 +160,12 @@ class EntriesMixin(StoreBase):
     def take_pending(self, feed_id: int, *, baseline_before: datetime | None) -> list[FeedEntry]:
         """The pending entries that count as new, oldest first, in one transaction. With
         ``baseline_before`` (a feed's first poll) undated entries and those published
-        earlier are baseline: marked done here and not returned."""
+        earlier are baseline: marked done here, by one UPDATE, and not returned (a new feed
+        brings dozens of entries of which a few are recent: only those are read)."""
         with self._db.write() as conn:
-            pending = [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
-            if baseline_before is None:
-                return pending
-            fresh = [e for e in pending if e.has_date and e.published >= baseline_before]
-            _finish(conn, feed_id, {e.key for e in pending} - {e.key for e in fresh})
-        return fresh
+            if baseline_before is not None:
+                conn.execute(_BASELINE, {"b_feed": feed_id, "b_before": baseline_before})
+            return [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
 
     def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None:
         """These entries are done: processed, or baseline that never counts as new."""
