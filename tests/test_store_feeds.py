@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from monitor.store import Store
+from monitor.store.tombstones import bury
 from tests.test_store_support import HB, T0, entry, feed_state, row_counts
 
 FEEDS = [("handelsblatt", "https://www.handelsblatt.com/contentexport/feed/unternehmen"),
@@ -159,3 +160,23 @@ def test_concurrent_claims_never_hand_out_a_feed_twice(opener: Callable[..., Sto
     with ThreadPoolExecutor(max_workers=4) as pool:
         claimed = [name for names in pool.map(grab, workers) for name in names]
     assert sorted(claimed) == [f"feed-{n:02d}" for n in range(40)]
+
+
+def test_one_poll_with_kept_rekeyed_buried_and_new_entries(store: Store) -> None:
+    """A poll mixing every case: links and tombstones are looked up only for the entries
+    whose key is not stored, and each case still comes out as it does alone."""
+    fid = _feed_id(store)
+    store.record_entries(fid, [entry(1), entry(2), entry(3)], at=T0)
+    with store._db.write() as conn:              # a pruned item of this feed, key and link
+        bury(conn, at=T0, urls=[entry(4).link], keys=[(fid, entry(5).key)])
+    later = T0 + timedelta(minutes=15)
+    poll = [entry(1), entry(2, key="urn:hb:neu:2"),                  # kept; guid changed
+            entry(3, title="AliExpress Russland: Stellenabbau bestätigt"),   # retitled
+            entry(4), entry(5), entry(6),                            # buried link, key; new
+            entry(7, link=entry(1).link)]                            # a second item, old link
+    changes = store.record_entries(fid, poll, at=later)
+    assert [e.key for e in changes.new] == [entry(6).key]
+    assert [e.key for e in changes.changed] == [entry(3).key]
+    assert changes.guid_changes == 1
+    again = store.record_entries(fid, poll, at=later + timedelta(minutes=15))
+    assert (again.new, again.changed, again.guid_changes) == ((), (), 0)

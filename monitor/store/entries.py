@@ -49,9 +49,13 @@ def _unique_keys(items: Sequence[FeedEntry]) -> list[FeedEntry]:
 
 
 def _stored_by(column: Any) -> Any:
-    return (select(entries).where(entries.c.feed_id == bindparam("b_feed"),
-                                  column.in_(bindparam("b_values", expanding=True)))
-            .order_by(entries.c.id))
+    """The stored rows of a feed with one of some keys or links: the columns a poll is
+    compared on (no dates to convert but ``updated``)."""
+    c = entries.c
+    return (select(c.id, c.key, c.link, c.title, c.summary, c.updated)
+            .where(c.feed_id == bindparam("b_feed"),
+                   column.in_(bindparam("b_values", expanding=True)))
+            .order_by(c.id))
 
 
 # Built once (every poll of every feed runs them; building one cost more than running it).
@@ -94,11 +98,15 @@ class _Comparison:
 
     def run(self) -> EntryChanges:
         keys = [e.key for e in self.batch]
-        links = [e.link for e in self.batch if e.link]
         self.by_key = {r.key: r for r in _stored(self.conn, self.feed_id, "key", keys)}
+        # Links and tombstones only matter for entries whose key is not stored (``_one``):
+        # the usual poll finds most keys, and looks up a handful of links, not all again.
+        unknown = [e for e in self.batch if e.key not in self.by_key]
+        links = [e.link for e in unknown if e.link]
         for row in _stored(self.conn, self.feed_id, "link", links):
             self.by_link.setdefault(row.link, row)
-        dead = tombstoned_keys(self.conn, self.feed_id, keys) | tombstoned_urls(self.conn, links)
+        dead = tombstoned_keys(self.conn, self.feed_id, [e.key for e in unknown]) \
+            | tombstoned_urls(self.conn, links)
         for entry in self.batch:
             self._one(entry, dead, set(keys))
         if self.new:
