@@ -81,13 +81,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def bare_runs(raw_feeds: dict[str, bytes], pages: dict[str, bytes], runs: int,
-              out: dict[str, Any] | None = None, when: str = "before") -> dict[str, Any]:
-    """``runs`` bare runs of each library, added to ``out``. The bench runs them before and
-    again after the news-monitor runs: this machine's speed drifts by several per cent over
-    minutes, and a floor measured on one side of them only would carry that into the ratio."""
+              when: str) -> dict[str, Any]:
+    """``runs`` bare runs of each library, each marked ``when`` ("before" or "after" the
+    news-monitor runs). The bench makes both: this machine's speed drifts by several per
+    cent over minutes, and a floor measured on one side only would carry that into the
+    ratio."""
     feeds_dir = bare.write_corpus(raw_feeds, WORK / "corpus" / "feeds", ".xml")
     pages_dir = bare.write_corpus(pages, WORK / "corpus" / "pages", ".html")
-    out = out if out is not None else {"feedparser": [], "trafilatura": []}
+    out: dict[str, Any] = {"feedparser": [], "trafilatura": []}
     for run in range(runs):
         out["feedparser"].append({**bare.measure("feedparser", feeds_dir), "when": when})
         out["trafilatura"].append({**bare.measure("trafilatura", pages_dir), "when": when})
@@ -126,10 +127,11 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
         print(f"corpus: {len(gen.corpus.feeds)} feeds, {len(gen.corpus.pages)} pages, "
               f"{sum(map(len, gen.corpus.pages.values())) / 1e6:.1f} MB of HTML "
               f"(generated in {time.perf_counter() - started:.1f} s)", flush=True)
-        raw["bare"] = bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3))
+        before = bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3), "before")
         raw["ours"] = run_cycles(site, gen.corpus, following, args.runs, WORK / "runs", settings,
                                  timeout=args.cycle_timeout, budget=args.budget)
-        bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3), raw["bare"], "after")
+        after = bare_runs(gen.corpus.feeds, gen.corpus.pages, min(args.runs, 3), "after")
+        raw["bare"] = {lib: before[lib] + after[lib] for lib in before}
         raw["service"] = service.run(site, gen.corpus, WORK / "service", settings)
         print(f"  service as installed: {_service_line(raw['service'])}", flush=True)
         raw["rss2email"], raw["rss2email_error"] = r2e_runs(site, gen.corpus, args)

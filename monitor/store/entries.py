@@ -107,8 +107,9 @@ class _Comparison:
             self.by_link.setdefault(row.link, row)
         dead = tombstoned_keys(self.conn, self.feed_id, [e.key for e in unknown]) \
             | tombstoned_urls(self.conn, links)
+        batch_keys = set(keys)
         for entry in self.batch:
-            self._one(entry, dead, set(keys))
+            self._one(entry, dead, batch_keys)
         if self.new:
             self.new = self._insert_new()
         return EntryChanges(tuple(self.new), tuple(self.changed), self.guid_changes)
