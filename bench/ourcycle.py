@@ -62,7 +62,7 @@ def instrument(app: Any, clock: StageClock) -> None:
     clock.patch(monitor.pipeline.articles, "page_document", "match")
     clock.patch(monitor.pipeline.articles, "article_document", "match")
     clock.patch(Topic, "evaluate", "match")
-    clock.patch(monitor.signatures, "most_similar", "cluster")
+    clock.patch(monitor.signatures.SignatureTable, "best", "cluster")
     for name in ("text_hash", "word_diff", "is_material", "changed_sentences"):
         clock.patch(monitor.deltas.diff, name, "deltas")
     clock.patch_public(app.store, "store")

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from monitor.deltas.cluster import MIN_CLUSTER_WORDS, NO_SIGNATURE, shingles, signature
-from monitor.signatures import NUM_PERM, most_similar, similarity
+from monitor.signatures import NUM_PERM, SignatureTable, most_similar, similarity
 
 # A dpa-style story, written for these tests (modelled on, not copied from, real reporting).
 WIRE_INTRO = (
@@ -177,6 +177,27 @@ def test_one_comparison_agrees_with_the_pairwise_estimate() -> None:
             best = max(scores)
             expected = scores.index(best) if best >= threshold else None
             assert most_similar(probe, recent, threshold=threshold) == expected
+
+
+def test_a_table_of_signatures_answers_as_one_comparison_of_its_live_rows() -> None:
+    """The table the store keeps between saves: a row put again is replaced, rows seen
+    before ``since`` and the excluded key take no part, equal rows go to the lowest key
+    whatever order they came in, and it grows past its first capacity."""
+    copy, other = signature(OUTLET_A), signature(JV_FOUNDING)
+    table = SignatureTable()
+    for key in range(300, 100, -1):          # 200 rows, highest key first
+        table.put(key, key, other, seen=key)
+    table.put(90, 7, copy, seen=50)          # the copy, seen before the window below
+    probe = signature(OUTLET_B)
+    assert len(table) == 201
+    assert table.best(probe, since=0, threshold=0.5) == 7
+    assert table.best(probe, since=51, threshold=0.5) is None
+    assert table.best(probe, since=0, threshold=0.5, exclude=90) is None
+    table.put(90, 7, other, seen=50)         # its text changed: compared by the new one
+    assert table.best(probe, since=0, threshold=0.5) is None
+    assert table.best(other, since=150, threshold=0.9) == 150
+    assert table.best(other, since=150, threshold=0.9, exclude=150) == 151
+    assert table.best(NO_SIGNATURE, since=0, threshold=0.0) is None
 
 
 def test_signature_of_another_size_is_skipped_with_a_warning(

@@ -121,3 +121,17 @@ def test_an_article_whose_text_changed_is_compared_by_its_new_text(
                                signature=signature(OUTLET_A), source="Quelle 1"))
     copy = _save(here, 3, OUTLET_B, at=timedelta(hours=2))
     assert _clusters(store_url)[copy] == changed
+
+
+def test_revisions_of_unsigned_or_older_articles_move_a_stores_look_on(
+        opener: Callable[..., Store], store_url: str) -> None:
+    """Another process's revisions of an article without a signature, and of one first seen
+    before the window, are read past: the next look still finds what came after them."""
+    here, there = opener(owner="here:1"), opener(owner="there:1")
+    first = _save(here, 1, JV_FOUNDING, at=timedelta(hours=80))
+    _save(there, 2, "Kurz gemeldet: AliExpress", at=timedelta(hours=81))   # no signature
+    _save(there, 3, OUTLET_A, at=timedelta(hours=1))                       # before the window
+    lead = _save(there, 4, OUTLET_A, at=timedelta(hours=82))
+    copy = _save(here, 5, OUTLET_B, at=timedelta(hours=83))
+    again = _save(here, 6, JV_FOUNDING, at=timedelta(hours=84))
+    assert {k: _clusters(store_url)[k] for k in (copy, again)} == {copy: lead, again: first}

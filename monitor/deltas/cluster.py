@@ -9,9 +9,10 @@ short teasers share phrasing by chance).
 
 Which cluster a new article joins is decided by the store, inside its write transaction,
 from the plain signature: it compares it with every recent signature in one numpy matrix
-comparison (``monitor.signatures.most_similar``). That is exact, cheap for the window of a
-few days (thousands of articles: milliseconds), and needs no in-memory LSH index that each
-process would have to keep in step with the database.
+comparison (``monitor.signatures.SignatureTable``, which the store keeps up to date from the
+revisions saved since its last look). That is exact, cheap for the window of a few days
+(thousands of articles: milliseconds), and needs no LSH index that each process would have to
+keep in step with the database.
 """
 
 from __future__ import annotations

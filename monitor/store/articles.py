@@ -13,17 +13,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Row, and_, bindparam, exists, func, select, update
 
 from monitor.models import Revision
+from monitor.signatures import SignatureTable
 from monitor.store.db import StoreBase
 from monitor.store.dialect import insert_ignore
 from monitor.store.jobs import claim_job_row, drop_held, page_job
 from monitor.store.leases import FREE, claim
-from monitor.store.records import ArticleRef, RecheckItem, StoredText
+from monitor.store.records import ArticleRef, ClusterQuery, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, matches, revisions
 from monitor.store.tombstones import chunks, tombstoned_urls
 
@@ -110,15 +111,25 @@ _SIGNED = (articles.c.first_seen >= bindparam("since", type_=articles.c.first_se
            articles.c.signature.is_not(None))
 _SIGNATURES_SINCE = select(articles.c.id, articles.c.cluster_id, articles.c.signature,
                            articles.c.first_seen).where(*_SIGNED)
-_SIGNED_AFTER = _SIGNATURES_SINCE.where(articles.c.id.in_(
-    select(revisions.c.article_id).where(revisions.c.id > bindparam("after"))))
+# every revision newer than "after", with its article when that is signed and in the window
+_NEW_REVISIONS = (select(revisions.c.id, articles.c.id, articles.c.cluster_id,
+                         articles.c.signature, articles.c.first_seen)
+                  .select_from(revisions.outerjoin(
+                      articles, and_(articles.c.id == revisions.c.article_id, *_SIGNED)))
+                  .where(revisions.c.id > bindparam("after")))
 _LAST_REVISION = select(func.coalesce(func.max(revisions.c.id), 0))
-SignedRow = tuple[int, bytes, datetime]          # cluster id, signature, first seen
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _micros(at: datetime) -> int:
+    """``at`` as whole microseconds since the epoch: ordered exactly as the datetimes are."""
+    return (at - _EPOCH) // _MICROSECOND
 
 
 class SignatureCache:
-    """The signed articles of the cluster window (id, cluster id, signature), kept by one
-    store between ``save_outcome`` calls.
+    """The signed articles of the cluster window (id, cluster id, signature, first seen),
+    kept by one store between ``save_outcome`` calls as a ``SignatureTable``.
 
     The first look reads them all; each later look reads only the articles with a revision
     newer than the newest one it saw. That is exact because a signature or a cluster is only
@@ -129,47 +140,48 @@ class SignatureCache:
     seconds (which also drops the rows the window has left behind), so nothing stays out of
     date longer than that should a write ever bypass those rules. Before, every new article
     read every signature of the window: 500 rows of 1 KB for the 500th article of a cycle,
-    thousands over a busy day's window.
+    thousands over a busy day's window; then every look joined the cached signatures into
+    one matrix again, which the table now keeps.
     """
 
     def __init__(self, max_age: float = 600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._rows: dict[int, SignedRow] = {}
+        self._table = SignatureTable()
         self._after = 0                   # the newest revision seen
         self._since: datetime | None = None    # the window's start at the last full read
         self._read_at = 0.0
         self._max_age, self._clock = max_age, clock
         self._lock = threading.Lock()
 
-    def signed_since(self, conn: Connection, since: datetime) -> list[tuple[int, int, bytes]]:
-        """(article id, cluster id, signature) of the articles first seen since ``since``,
-        oldest article first; ``conn`` holds the cluster lock."""
+    def cluster_of(self, conn: Connection, query: ClusterQuery,
+                   article_id: int) -> int | None:
+        """The cluster of the article most like ``query`` among the others first seen in
+        its window (``SignatureTable.best``); ``conn`` holds the cluster lock."""
         with self._lock:
-            if self._since is None or since < self._since \
+            if self._since is None or query.since < self._since \
                     or self._clock() - self._read_at > self._max_age:
-                self._read_all(conn, since)
+                self._read_all(conn, query.since)
             else:
-                self._read_newer(conn, since)
-            return [(aid, cluster, sig) for aid, (cluster, sig, seen) in sorted(self._rows.items())
-                    if seen >= since]
+                self._read_newer(conn, query.since)
+            return self._table.best(query.signature, since=_micros(query.since),
+                                    threshold=query.threshold, exclude=article_id)
 
     def _read_all(self, conn: Connection, since: datetime) -> None:
         after = int(conn.execute(_LAST_REVISION).scalar_one())
-        self._rows = dict(_rows(conn.execute(_SIGNATURES_SINCE, {"since": since})))
+        self._table = SignatureTable()
+        self._keep(conn.execute(_SIGNATURES_SINCE, {"since": since}).all())
         self._after, self._since, self._read_at = after, since, self._clock()
 
     def _read_newer(self, conn: Connection, since: datetime) -> None:
-        after = int(conn.execute(_LAST_REVISION).scalar_one())
-        if after != self._after:
-            self._rows.update(_rows(conn.execute(_SIGNED_AFTER,
-                                                 {"since": since, "after": self._after})))
-            self._after = after
+        found = conn.execute(_NEW_REVISIONS, {"since": since, "after": self._after}).all()
+        self._keep([row[1:] for row in found if row[1] is not None])
+        self._after = max([self._after, *(row[0] for row in found)])
 
-
-def _rows(result: Any) -> list[tuple[int, SignedRow]]:
-    """Signed rows as (id, (cluster id, signature, first seen)); one fetchall, rows
-    unpacked as tuples (named access and a fetch per row were most of their cost)."""
-    return [(aid, (cluster or aid, bytes(sig), seen)) for aid, cluster, sig, seen in result.all()]
+    def _keep(self, rows: Sequence[Any]) -> None:
+        """Signed rows (id, cluster id, signature, first seen) into the table; one fetch,
+        rows unpacked as tuples (named access and a fetch per row were most of their cost)."""
+        for aid, cluster, sig, seen in rows:
+            self._table.put(aid, cluster or aid, bytes(sig), _micros(seen))
 
 
 class ArticlesMixin(StoreBase):

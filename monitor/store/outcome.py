@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.sql.dml import Insert, Update
 
-from monitor import signatures
 from monitor.models import MatchResult, alert_thread_id
 from monitor.store.alerts import queue_alerts
 from monitor.store.articles import SignatureCache, cluster_alerted, latest_revision_row
@@ -51,10 +50,8 @@ def _clustered(conn: Connection, o: ArticleOutcome, cache: SignatureCache) -> Ar
     query = o.cluster
     if query is None or not query.signature:
         return o
-    rows = [r for r in cache.signed_since(conn, query.since) if r[0] != o.article_id]
-    best = signatures.most_similar(query.signature, [sig for _, _, sig in rows],
-                                   threshold=query.threshold)
-    return dataclasses.replace(o, cluster_id=rows[best][1]) if best is not None else o
+    cluster = cache.cluster_of(conn, query, o.article_id)
+    return dataclasses.replace(o, cluster_id=cluster) if cluster is not None else o
 
 
 def _wanted(conn: Connection, o: ArticleOutcome, ev: NewEvent) -> bool:
