@@ -28,17 +28,20 @@ def test_record_polls_writes_every_feed_and_finishes_their_entries(
         store: Store, store_url: str) -> None:
     hb, faz = _feeds(store, "handelsblatt", "faz")
     store.record_entries(hb, [entry(1), entry(2)], at=T0)
+    store.record_entries(faz, [entry(1), entry(2)], at=T0)      # the same keys, another feed
     store.record_poll_success(faz, at=T0, status="ok", etag='"alt"', last_modified="Mon",
                               next_poll_at=T0 + HOUR, new_entries=0)
     store.record_polls([
         PollSuccess(hb, T0 + HOUR, "ok", '"v2"', None, T0 + 2 * HOUR, 2, (entry(1).key,)),
-        PollSuccess(faz, T0 + HOUR, "not_modified", None, None, T0 + 3 * HOUR)])
+        PollSuccess(faz, T0 + HOUR, "not_modified", None, None, T0 + 3 * HOUR, 0,
+                    (entry(2).key,))])
     got = {s.name: s for s in store.feed_states()}
     assert (got["handelsblatt"].etag, got["handelsblatt"].last_new_at) == ('"v2"', T0 + HOUR)
     assert (got["faz"].etag, got["faz"].last_modified) == ('"alt"', "Mon")   # a 304 keeps them
     assert got["faz"].last_status == "not_modified" and got["faz"].last_new_at is None
     assert got["faz"].next_poll_at == T0 + 3 * HOUR and got["handelsblatt"].baseline_done
     assert [e.key for e in store.pending_entries(hb)] == [entry(2).key]
+    assert [e.key for e in store.pending_entries(faz)] == [entry(1).key]   # each its own
     assert rows(store_url, select(feeds.c.lease_owner).where(feeds.c.id == hb)) == [(None,)]
 
 

@@ -9,7 +9,7 @@ counted); tombstones of pruned keys and links keep old items from coming back as
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -147,8 +147,10 @@ class _Comparison:
             self.changed.append(entry)
 
 
-def _finish(conn: Connection, feed_id: int, keys: set[str]) -> None:
-    for part in chunks(sorted(keys)):
+def finish_keys(conn: Connection, feed_id: int, keys: Iterable[str]) -> None:
+    """Marks the feed's entries with these keys done (not pending), in the caller's
+    transaction: one statement per few hundred keys, not one per entry."""
+    for part in chunks(sorted(set(keys))):
         conn.execute(_FINISH, {"b_feed": feed_id, "b_keys": list(part)})
 
 
@@ -181,7 +183,7 @@ class EntriesMixin(StoreBase):
         if not keys:
             return
         with self._db.write() as conn:
-            _finish(conn, feed_id, set(keys))
+            finish_keys(conn, feed_id, keys)
 
     def entry_article(self, feed_id: int, key: str) -> int | None:
         query = select(entries.c.article_id).where(entries.c.feed_id == feed_id,

@@ -23,6 +23,7 @@ from sqlalchemy import Boolean, Connection, Row, bindparam, case, func, or_, sel
 from monitor.models import FeedState
 from monitor.store.db import StoreBase
 from monitor.store.dialect import advisory_lock, insert_ignore
+from monitor.store.entries import finish_keys
 from monitor.store.jobs import live_owners
 from monitor.store.leases import FREE, claim
 from monitor.store.schema import entries, feeds
@@ -74,8 +75,6 @@ _POLLED = update(feeds).where(feeds.c.id == bindparam("b_id")).values(
     etag=_kept(feeds.c.etag, "b_keep_etag", "b_etag"),
     last_modified=_kept(feeds.c.last_modified, "b_keep_modified", "b_modified"),
     last_new_at=case((bindparam("b_new", type_=Boolean), _AT), else_=feeds.c.last_new_at))
-_DONE = update(entries).where(entries.c.feed_id == bindparam("b_feed"),
-                              entries.c.key == bindparam("b_key")).values(pending=False)
 
 
 def _state_query() -> Any:
@@ -160,11 +159,10 @@ class FeedsMixin(StoreBase):
         health, its lease freed, and the entries it finished marked done."""
         if not polls:
             return
-        done = [{"b_feed": p.feed_id, "b_key": k} for p in polls for k in p.done]
         with self._db.write() as conn:
             conn.execute(_POLLED, [p.params() for p in polls])
-            if done:
-                conn.execute(_DONE, done)
+            for poll in polls:
+                finish_keys(conn, poll.feed_id, poll.done)
 
     def record_poll_failure(self, feed_id: int, *, at: datetime, status: str, error: str,
                             next_poll_at: datetime) -> int:
