@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -30,12 +31,27 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 GOOGLE_NEWS_HOST = "news.google.com"
 _GN_PATH = re.compile(r"^/(?:rss/)?(?:articles|read)/(?P<payload>[A-Za-z0-9_-]+)")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_ABSOLUTE = ("http://", "https://")
+CANONICAL_CACHE = 4096     # links remembered per process (about 1 MB)
 
 
 def canonical_url(url: str, base: str | None = None) -> str:
     """The one spelling of ``url`` we store and compare; '' when it is not an http(s) URL."""
+    link = url.strip()
+    if base and not link.startswith(_ABSOLUTE):   # an absolute link is its own, whatever base
+        try:
+            link = urljoin(base, link)
+        except ValueError:
+            return ""
+    return _canonical(link)
+
+
+@functools.lru_cache(maxsize=CANONICAL_CACHE)
+def _canonical(link: str) -> str:
+    """``canonical_url`` of an absolute (or base-less) link, remembered: every poll of a
+    changed feed spells out all its entries' links again, and many feeds link one page."""
     try:
-        parts = urlsplit(urljoin(base, url.strip()) if base else url.strip())
+        parts = urlsplit(link)
         port = parts.port
     except ValueError:
         return ""

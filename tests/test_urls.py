@@ -48,6 +48,19 @@ def test_canonical_url_resolves_against_base() -> None:
     assert canonical_url("//cdn.example/a", base) == "https://cdn.example/a"
 
 
+def test_canonical_url_is_remembered_per_link_not_per_feed() -> None:
+    """Links are canonicalised once per process (many feeds carry one page, every poll all
+    its entries): an absolute link is the same under any base, a relative one is its base's."""
+    link = "HTTPS://Wirtschaft.example/artikel/1?utm_term=x#oben"
+    for base in (None, "https://wirtschaft.example/rss.xml", "http://andere.example/feed"):
+        assert canonical_url(link, base) == "https://wirtschaft.example/artikel/1"
+        assert canonical_url(" https://wirtschaft.example/artikel/1 ", base) == \
+            "https://wirtschaft.example/artikel/1"
+    assert canonical_url("artikel/2", "https://a.example/feed/") == "https://a.example/feed/artikel/2"
+    assert canonical_url("artikel/2", "https://b.example/rss/") == "https://b.example/rss/artikel/2"
+    assert canonical_url("artikel/2") == ""
+
+
 def test_canonical_url_is_idempotent() -> None:
     once = canonical_url("https://Z.example/a b?z=1&a=%20&utm_x=1")
     assert once == "https://z.example/a%20b?a=+&z=1"
