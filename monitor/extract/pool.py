@@ -1,8 +1,9 @@
 """The one worker pool: ``extract_html`` and other heavy pure work off the event loop.
 
-``Extractor`` runs ``monitor.extract.html.extract_html`` in a process pool (forkserver
-workers; the forkserver is preloaded with trafilatura and feedparser, so the main process
-never imports them) with a time budget per page; a stuck or broken worker is replaced, not
+``Extractor`` runs ``monitor.extract.html.extract_html`` in a process pool
+(``monitor.extract.workers``: forkserver workers fed over pipes by the event loop; the
+forkserver is preloaded with trafilatura and feedparser, so the main process never imports
+them) with a time budget per page; a stuck or broken worker is replaced, not
 waited for. ``Extractor.offload`` runs other CPU-heavy pure work (feed parsing, story
 signatures) in the same workers. The pool starts on the first task (its workers are
 spawned in a thread, since the first spawn waits for the forkserver's imports), is
@@ -21,16 +22,17 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from monitor.extract.html import DEFAULT_MAX_BYTES, cap_html, extract_html, summary_page
+from monitor.extract.workers import WorkerPool
 from monitor.models import Page
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+JOIN_SECONDS = 5.0      # how long closing waits for killed workers to exit
 
 WARM_PAGE = ("<html lang='de'><head><link rel='canonical' href='https://www.example.org/warm'>"
              "</head><body><article><h1>Probe</h1><p>"
@@ -76,10 +78,6 @@ def _extract_then(after: Callable[[Page], Page] | None, html: bytes | str,
     return after(page) if after is not None else page
 
 
-def _noop() -> None:
-    """A task that only makes the pool start a worker."""
-
-
 class Extractor:
     """Runs ``extract_html`` off the event loop, in worker processes, within a budget.
 
@@ -92,7 +90,7 @@ class Extractor:
 
     def __init__(self, options: ExtractOptions) -> None:
         self._options = options
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._slots = asyncio.Semaphore(max(1, options.workers))
         self._closed = False
         self._busy = 0                  # tasks in the pool now
@@ -113,7 +111,7 @@ class Extractor:
         """Whether worker processes are up (the pool starts on demand, stops when idle)."""
         return self._pool is not None
 
-    def _new_pool(self) -> ProcessPoolExecutor:
+    def _new_pool(self) -> WorkerPool:
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
             else "spawn"
         context = multiprocessing.get_context(method)
@@ -123,8 +121,7 @@ class Extractor:
                                             *self._options.preload])
         log.info("extract_pool_start workers=%d method=%s", self._options.workers, method)
         self._tasks = 0
-        return ProcessPoolExecutor(self._options.workers, mp_context=context,
-                                   initializer=_warm_worker)
+        return WorkerPool(self._options.workers, context, initializer=_warm_worker)
 
     async def extract(self, html: bytes, *, url: str, feed_title: str,
                       feed_summary: str, after: Callable[[Page], Page] | None = None) -> Page:
@@ -175,7 +172,7 @@ class Extractor:
                                     f"extraction error: {type(exc).__name__}: {exc}"[:300])
         return summary_page(url, title, summary, "failed", "extraction worker pool broke twice")
 
-    async def _call(self, pool: Executor | None, job: functools.partial[T]) -> T:
+    async def _call(self, pool: WorkerPool | None, job: functools.partial[T]) -> T:
         """One task within the budget, counted for recycling and for the idle stop."""
         self._busy += 1
         self._tasks += 1
@@ -217,9 +214,9 @@ class Extractor:
         pool, self._pool = self._pool, None
         if pool is not None:
             log.info("extract_pool_stop reason=%s tasks=%d", reason, self._tasks)
-            pool.shutdown(wait=False, cancel_futures=False)
+            pool.shutdown()
 
-    async def _current_pool(self) -> Executor | None:
+    async def _current_pool(self) -> WorkerPool | None:
         """The pool to run a task in, started if there is none. Its workers are spawned in
         a thread: the first spawn waits for the forkserver to import and warm what the
         workers need (about 0.3 s) and must not hold the event loop that long; tasks that
@@ -251,47 +248,51 @@ class Extractor:
             self._pool = pool
 
     @staticmethod
-    def _submit(pool: Executor | None, job: functools.partial[T]) -> asyncio.Future[T]:
+    def _submit(pool: WorkerPool | None, job: functools.partial[T]) -> asyncio.Future[T]:
         if pool is None:
             return asyncio.ensure_future(asyncio.to_thread(job))
-        return asyncio.get_running_loop().run_in_executor(pool, job)
+        return asyncio.ensure_future(pool.run(job))
 
-    def _recycle(self, pool: Executor | None, reason: str) -> None:
+    def _recycle(self, pool: WorkerPool | None, reason: str) -> None:
         """Replace ``pool`` (if still current), killing its workers; others retry."""
         if pool is not self._pool or pool is None:  # None second: ``is`` re-widens to Optional
             return
         log.warning("extract_pool_recycle reason=%s", reason)
         self._pool = None
-        _kill(pool, join=False)  # the pool's own manager thread reaps them
+        _kill(pool, join=False)  # reaped by the loop when they exit
 
     def close(self) -> None:
-        """Stop the pool; a worker still busy is killed, not waited for."""
+        """Stop the pool and wait for its workers to exit (on the event loop's thread); a
+        worker still busy is killed, not waited for."""
+        pool = self._detach()
+        if pool is not None:
+            _kill(pool, join=True)
+
+    async def aclose(self) -> None:
+        """``close``, with the wait for the workers' exit off the event loop."""
+        pool = self._detach()
+        if pool is not None:
+            _kill(pool, join=False)
+            await asyncio.to_thread(pool.join, JOIN_SECONDS)
+
+    def _detach(self) -> WorkerPool | None:
         self._closed = True
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
         pool, self._pool = self._pool, None
-        if pool is not None:
-            _kill(pool, join=True)
-
-    async def aclose(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        await asyncio.to_thread(self.close)
+        return pool
 
 
-def _spawn_workers(pool: Executor, workers: int) -> None:
-    """Make the pool start its worker processes (one no-op task each)."""
-    for _ in range(workers):
-        pool.submit(_noop)
+def _spawn_workers(pool: WorkerPool, workers: int) -> None:
+    """Start the pool's worker processes (blocking: the forkserver may still be importing)."""
+    if workers != pool.size:
+        raise ValueError(f"a pool of {pool.size} workers asked for {workers}")
+    pool.spawn()
 
 
-def _kill(pool: Executor, *, join: bool) -> None:
-    """Shut a process pool down without waiting for busy workers: they are killed."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=False)
-    for proc in procs:
-        proc.kill()
-    for proc in procs if join else ():
-        proc.join(timeout=5)
+def _kill(pool: WorkerPool, *, join: bool) -> None:
+    """Stop a pool without waiting for busy workers: they are killed."""
+    pool.kill()
+    if join:
+        pool.join(JOIN_SECONDS)
