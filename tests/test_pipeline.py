@@ -190,3 +190,64 @@ def trace_store(store: object, calls: list[tuple[str, str]]) -> None:
         method = getattr(store, name)
         if not name.startswith("_") and callable(method):
             setattr(store, name, traced(name, method, calls))
+
+
+def _article_store(config):  # type: ignore[no-untyped-def]
+    from monitor.app.wiring import open_store_for
+
+    return open_store_for(config)
+
+
+def test_a_page_whose_address_was_pruned_is_neither_stored_nor_alerted(
+        site: NewsSite, tmp_path: Path) -> None:
+    """Pruned articles leave a tombstone; a new link whose page names a pruned article as
+    its canonical address is fetched and matched, but nothing is stored, no alert raised,
+    and the page's claim is let go."""
+    import dataclasses
+
+    from sqlalchemy import create_engine, insert, select
+
+    from monitor.store.schema import articles, jobs, tombstones
+    from monitor.urls import canonical_url
+
+    base = site.url("").rstrip("/")
+    pruned = dataclasses.replace(LAYOFFS, canonical=f"{base}/archiv/stellenabbau")
+    site.put("/a1", page(pruned), "text/html; charset=utf-8")
+    site.put("/good.xml", rss(base, "Kurier", [Item(LAYOFFS.headline, "/a1", "Abbau.")]))
+    config = config_for(site, tmp_path, "good")
+    _article_store(config).close()                        # the file and its tables
+    engine = create_engine(config.storage.url)
+    with engine.begin() as conn:
+        conn.execute(insert(tombstones).values(kind="url", feed_id=0, created_at=datetime.now(UTC),
+                                               value=canonical_url(pruned.canonical or "")))
+    outcomes, _ = cycle(config)
+    assert [(o.status, o.new_entries, o.matches) for o in outcomes] == [("ok", 1, 0)]
+    assert [r.status for r in outcomes[0].articles] == ["tombstoned"]
+    with engine.connect() as conn:
+        assert conn.execute(select(articles.c.id)).all() == []
+        assert conn.execute(select(jobs.c.name).where(jobs.c.name.like("page %"))).all() == []
+    engine.dispose()
+
+
+def test_an_article_cut_short_before_its_first_evaluation_is_evaluated_as_new(
+        site: NewsSite, tmp_path: Path) -> None:
+    """An article row without a revision (the process died between the two) counts as
+    first seen when a feed brings its page again: matched, scheduled, alerted."""
+    from monitor.urls import canonical_url
+
+    base = site.url("").rstrip("/")
+    site.put("/a1", page(LAYOFFS), "text/html; charset=utf-8")
+    site.put("/good.xml", rss(base, "Kurier", [Item(LAYOFFS.headline, "/a1", "Abbau.")]))
+    config = config_for(site, tmp_path, "good")
+    store = _article_store(config)
+    cut = store.upsert_article(canonical_url(site.url("/a1")), at=datetime.now(UTC),
+                               title=LAYOFFS.headline, source="good")
+    store.close()
+    outcomes, _ = cycle(config)
+    assert [(o.status, o.matches) for o in outcomes] == [("ok", 1)]
+    store = _article_store(config)
+    try:
+        [event] = store.events()
+        assert (event.kind, event.article_id) == ("new", cut.id)
+    finally:
+        store.close()

@@ -5,7 +5,9 @@ fetches the linked page (or keeps the feed summary), extracts it, evaluates ever
 decides which events happen (``new``, or a material ``updated``) and hands the store one
 ``ArticleOutcome`` of plain values: the store writes revision, matches and events, finds a new
 article's cluster from its signature (``ClusterQuery``) and queues or folds each route's
-deliveries (the settings' ``RoutePolicy``s), all in one transaction. The store is reached
+deliveries (the settings' ``RoutePolicy``s), all in one transaction. Matching runs on the
+event loop; the article's row, the decision (which reads earlier revisions) and the outcome
+then go to the store thread as one call. The store is reached
 through the ``ArticleStore`` protocol of exactly the methods used here. A page is fetched by one
 process at a time (``monitor.pipeline.claims``). Failures of one page fall back to the feed
 summary, marked; they never stop the feed.
@@ -119,6 +121,29 @@ class Source:
     title: str
     summary: str
     published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Assessed:
+    """A page matched on the event loop, for the store thread to decide on and save."""
+
+    source: Source
+    page: Page
+    title: str
+    body: str
+    results: tuple[MatchResult, ...]
+    signature: bytes
+
+    @property
+    def url(self) -> str:
+        return self.page.canonical_url or self.source.url
+
+
+def _told(key: str, found: _Assessed, saved: SavedOutcome) -> EntryResult:
+    """What ``poll`` shows of a saved outcome: the topics matched, the alerts raised."""
+    matched = tuple(r.topic for r in found.results if r.matched)
+    told = sum(d.kind != "margin" for d in saved.deltas)
+    return EntryResult(key, found.title, found.url, found.page.status, matched, told)
 
 
 class ArticleProcessor:
@@ -279,20 +304,22 @@ class ArticleProcessor:
 
     async def _first_look(self, feed: FeedSpec, state: FeedState, entry: FeedEntry,
                           claims: list[int] | None) -> EntryResult | None:
+        """Fetch, extract and match the entry's page, then in one store call: its article
+        (created, or known under the page's canonical URL), the events and the outcome."""
         source = Source(feed.name, entry.link, entry.title, entry.summary, entry.published)
         page, validators = await self._page(feed, entry)
         url = page.canonical_url or entry.link or f"urn:news-monitor:{state.id}:{entry.key}"
-        ref = await self.db.run(self.store.upsert_article, url, at=self.clock(),
-                                title=page.title or entry.title, source=feed.name,
-                                site_name=page.site_name, entry=(state.id, entry.key))
-        if ref.tombstoned:
+        found = await self._assess(source, page)
+        article = functools.partial(self.store.upsert_article, url, at=self.clock(),
+                                    title=page.title or entry.title, source=feed.name,
+                                    site_name=page.site_name, entry=(state.id, entry.key))
+        saved = await self.db.run(self._save_first, article, found, validators,
+                                  claims[0] if claims else None)
+        if saved is None:
             return EntryResult(entry.key, entry.title, url, "tombstoned")
-        # Known under its page's canonical URL (another feed's link to it): a re-fetch. An
-        # article row without a revision was cut short (a crash) before its first evaluation.
-        first = ref.created or not ref.evaluated
-        return await self._evaluate(ref.id, source, page, stage=0 if first else None,
-                              validators=validators, key=entry.key, first=first,
-                              fresh=ref.created, claims=claims)
+        if claims:
+            claims.clear()            # released with the outcome: nothing left to drop
+        return _told(entry.key, found, saved)
 
     async def _changed(self, feed: FeedSpec, state: FeedState,
                        entry: FeedEntry) -> EntryResult | None:
@@ -323,38 +350,57 @@ class ArticleProcessor:
         return page, (result.etag, result.last_modified)
 
     async def _evaluate(self, article_id: int, source: Source, page: Page, *, stage: int | None,
-                  validators: tuple[str | None, str | None], key: str = "",
-                  first: bool = False, fresh: bool = False,
-                  claims: list[int] | None = None) -> EntryResult:
-        """Match, decide the events and save it all at once. ``stage`` is the re-check this
-        is (0: first seen); None for an unscheduled look, which keeps the schedule. A
-        ``fresh`` article (created just now) has no events to measure a change against;
-        the page claim in ``claims`` is released with the outcome."""
-        title = page.title or source.title
+                        validators: tuple[str | None, str | None], key: str = "") -> EntryResult:
+        """Match, decide the events and save it all at once, for a stored article. ``stage``
+        is the re-check this is; None for an unscheduled look, which keeps the schedule."""
+        found = await self._assess(source, page)
+        saved = await self.db.run(self._save, article_id, found, validators, stage=stage)
+        return _told(key, found, saved)
+
+    async def _assess(self, source: Source, page: Page) -> _Assessed:
+        """The page matched against every topic, with the text and signature to store."""
         doc = page_document(page, feed_title=source.title, feed_summary=source.summary,
                             cache=self._docs)
         results = tuple(topic.evaluate(doc) for topic in self.topics)
         body = (page.text if page.status == "ok" else "") or source.summary
         sig = page.signature if page.signature is not None else await self._signature(body)
-        events, (next_check, check_stage) = await self.db.run(
-            self._decide, article_id, results, title, body, source.name,
+        return _Assessed(source, page, page.title or source.title, body, results, sig)
+
+    def _save_first(self, article: Callable[[], ArticleRef], found: _Assessed,
+                    validators: tuple[str | None, str | None],
+                    release_job: int | None) -> SavedOutcome | None:
+        """In the store thread: the article (None when its URL is tombstoned), then its
+        outcome. A ``fresh`` article (created just now) has no events to measure a change
+        against; one known already but without a revision was cut short (a crash) before
+        its first evaluation, and counts as first seen too."""
+        ref = article()
+        if ref.tombstoned:
+            return None
+        first = ref.created or not ref.evaluated
+        return self._save(ref.id, found, validators, stage=0 if first else None, first=first,
+                          fresh=ref.created, release_job=release_job)
+
+    def _save(self, article_id: int, found: _Assessed,
+              validators: tuple[str | None, str | None], *, stage: int | None,
+              first: bool = False, fresh: bool = False,
+              release_job: int | None = None) -> SavedOutcome:
+        """In the store thread: the events and schedule decided and the outcome saved, the
+        page claim ``release_job`` released with it."""
+        events, (next_check, check_stage) = self._decide(
+            article_id, found.results, found.title, found.body, found.source.name,
             fresh=fresh, first=first, stage=stage)
+        page, source = found.page, found.source
         outcome = ArticleOutcome(
-            article_id=article_id, fetched_at=self.clock(), title=title, text=body,
-            text_hash=deltas.text_hash(title, body), extract_status=page.status,
-            source=source.name, url=page.canonical_url or source.url, summary=source.summary,
-            published=source.published or page.date, matches=results, events=events,
-            signature=sig or None, next_check_at=next_check, check_stage=check_stage,
-            etag=validators[0], last_modified=validators[1],
-            cluster=self._cluster_query(sig) if first else None,
+            article_id=article_id, fetched_at=self.clock(), title=found.title,
+            text=found.body, text_hash=deltas.text_hash(found.title, found.body),
+            extract_status=page.status, source=source.name, url=found.url,
+            summary=source.summary, published=source.published or page.date,
+            matches=found.results, events=events, signature=found.signature or None,
+            next_check_at=next_check, check_stage=check_stage, etag=validators[0],
+            last_modified=validators[1],
+            cluster=self._cluster_query(found.signature) if first else None,
             routes=self.settings.routes, one_new_per_cluster=True)
-        saved = await self.db.run(self.store.save_outcome, outcome,
-                                  release_job=claims[0] if claims else None)
-        if claims:
-            claims.clear()            # released with the outcome: nothing left to drop
-        matched = tuple(r.topic for r in results if r.matched)
-        told = sum(d.kind != "margin" for d in saved.deltas)
-        return EntryResult(key, title, outcome.url, page.status, matched, told)
+        return self.store.save_outcome(outcome, release_job=release_job)
 
     async def _signature(self, body: str) -> bytes:
         """The story signature of a text the extraction worker did not sign (a feed
@@ -368,8 +414,9 @@ class ArticleProcessor:
     def _decide(self, article_id: int, results: Sequence[MatchResult], title: str, body: str,
                 outlet: str, *, fresh: bool, first: bool, stage: int | None,
                 ) -> tuple[tuple[NewEvent, ...], tuple[datetime | None, int]]:
-        """The article's events and its re-check schedule. Run in the store thread, not on
-        the event loop: it reads the store (the baseline revisions, the schedule), compares
+        """The article's events and its re-check schedule. Run in the store thread (by
+        ``_save``), not on the event loop: it reads the store (the baseline revisions, the
+        schedule), compares
         texts word by word and asks the verdict judge, whose model is refitted (and
         scikit-learn imported) when a topic's verdicts changed."""
         events = tuple(e for r in results if r.matched
