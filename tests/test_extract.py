@@ -292,3 +292,30 @@ def test_a_byline_in_the_article_is_found_without_an_author_meta_tag() -> None:
     assert extract(html.encode()).author == "Jana Petersen"      # type: ignore[attr-defined]
     plain = html.replace(' class="article-byline"', "")
     assert extract(plain.encode()).author == ""                  # type: ignore[attr-defined]
+
+
+PRUNABLE = """<html><body class="seite related"><main id="inhalt">
+<article class="mehr-zum-thema-artikel"><h1>Schlagzeile</h1><p>Erster Absatz.</p>
+<div class="Leserkommentare">Ein Leser schreibt.</div>Nach den Kommentaren.
+<div id="Box-Related"><p>Verwandtes</p><div class="kommentare"><p>Doppelt</p></div></div>
+<aside class="box" id="lesetipp-rechts"><p>Lesetipp</p></aside>
+<section class="RELATED"><p>Grossbuchstaben bleiben</p></section>
+<div class="spalte mehr-zum-thema"><h1>Zweite Schlagzeile</h1></div>
+<div class="kommentarbox">Kein Token</div></article></main></body></html>"""
+
+
+def test_comment_and_related_boxes_are_pruned_from_a_copy_only() -> None:
+    """A class or id holding a token is dropped with its content (its tail text kept),
+    unless it is the page, body, main or article or holds an h1; the letters K, L, M, E and R
+    are lowered before the test (as the XPath this replaced did), no others."""
+    from lxml import etree
+
+    from monitor.extract.html import parse_tree, pruned_copy
+
+    tree = parse_tree(PRUNABLE)
+    before = etree.tostring(tree)
+    text = " ".join(" ".join(pruned_copy(tree).xpath("//body//text()")).split())
+    assert etree.tostring(tree) == before                     # the original is untouched
+    kept = ["Schlagzeile", "Erster Absatz.", "Nach den Kommentaren.",
+            "Grossbuchstaben bleiben", "Zweite Schlagzeile", "Kein Token"]
+    assert text == " ".join(kept)

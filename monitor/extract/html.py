@@ -91,23 +91,37 @@ def decode_html(data: bytes) -> str:
 def pruned_copy(tree: Any) -> Any:
     """A copy of the tree without German comment and "more on this" boxes: an element whose
     class or id holds one of ``PRUNE_TOKENS``, unless it is the page, its body, main or
-    article, or holds the h1. lxml picks the elements with a class or an id, Python tests
-    those: an XPath with ``translate()`` on every element cost more than trafilatura
-    itself."""
+    article, or holds the h1. lxml reads every class and id value (each knows its element),
+    Python tests each distinct value once and takes the elements of the matching ones: a
+    test of every marked element made a proxy object of each (hundreds a page), and an
+    XPath with ``translate()`` on every element cost more than trafilatura itself. No token
+    holds a space, so a class and an id never match only together."""
     copied = copy.deepcopy(tree)
-    doomed = [el for el in _marked_elements()(copied) if _prunable(el)]
+    doomed = [el for el in _carrying_marks(copied) if _prunable(el)]
     for el in doomed:
         _delete_keeping_tail(el)
     return copied
 
 
+def _carrying_marks(tree: Any) -> list[Any]:
+    """The elements whose class or id holds a prune token, in document order, once each."""
+    values = _marks()(tree)
+    hits = {v for v in set(values) if PRUNE_RE.search(v.translate(_LOWER)) is not None}
+    if not hits:
+        return []
+    found: dict[Any, None] = {}
+    for value in values:
+        if value in hits:
+            found[value.getparent()] = None
+    return list(found)
+
+
 @functools.cache
-def _marked_elements() -> Any:
-    """The elements with a class or an id, the only ones that may be pruned: chosen by
-    lxml in C, where a walk in Python made a proxy object of every element."""
+def _marks() -> Any:
+    """Every class and id value of a tree, in document order, each with its element."""
     from lxml import etree
 
-    return etree.XPath("descendant-or-self::*[@class or @id]")
+    return etree.XPath("descendant-or-self::*/@class | descendant-or-self::*/@id")
 
 
 def _prunable(el: Any) -> bool:
