@@ -319,3 +319,25 @@ def test_comment_and_related_boxes_are_pruned_from_a_copy_only() -> None:
     kept = ["Schlagzeile", "Erster Absatz.", "Nach den Kommentaren.",
             "Grossbuchstaben bleiben", "Zweite Schlagzeile", "Kein Token"]
     assert text == " ".join(kept)
+
+
+_BLOCKS = st.recursive(st.sampled_from(["<h1>T</h1>", "<p>x</p>", ""]),
+                       lambda inner: st.builds(
+                           lambda tag, kids: f"<{tag}>{''.join(kids)}</{tag}>",
+                           st.sampled_from(["article", "main", "div", "section"]),
+                           st.lists(inner, max_size=3)),
+                       max_leaves=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_BLOCKS, min_size=1, max_size=4))
+def test_the_article_region_is_the_first_article_or_main_holding_an_h1(blocks: list[str]) -> None:
+    """``article_region`` answers as the XPath it replaced, on any nesting of articles,
+    mains and headings."""
+    from monitor.extract.html import parse_tree
+    from monitor.extract.pagemeta import article_region
+
+    tree = parse_tree(f"<html><head></head><body>{''.join(blocks)}</body></html>")
+    assert tree is not None
+    expected = tree.xpath("(//article[.//h1]|//main[.//h1])[1]")
+    assert article_region(tree) is (expected[0] if expected else None)
