@@ -26,7 +26,7 @@ from monitor.store.jobs import claim_job_row, drop_held, page_job
 from monitor.store.leases import FREE, claim
 from monitor.store.records import ArticleRef, ClusterQuery, RecheckItem, StoredText
 from monitor.store.schema import articles, entries, events, matches, revisions
-from monitor.store.tombstones import chunks, tombstoned_urls
+from monitor.store.tombstones import chunks, tombstoned_url
 
 
 def to_revision(row: Row[Any] | None) -> Revision | None:
@@ -44,9 +44,11 @@ _LATEST_REVISION = (select(revisions).where(revisions.c.article_id == bindparam(
 _ARTICLE_ID = select(articles.c.id).where(articles.c.url == bindparam("b_url"))
 _ANY_REVISION = (select(revisions.c.id).where(revisions.c.article_id == bindparam("b_article"))
                  .limit(1))
+_HAS_REVISION = exists(select(revisions.c.id).where(revisions.c.article_id == articles.c.id))
 _EVALUATED = select(articles.c.url, articles.c.id).where(
-    articles.c.url.in_(bindparam("b_urls", expanding=True)),
-    exists(select(revisions.c.id).where(revisions.c.article_id == articles.c.id)))
+    articles.c.url.in_(bindparam("b_urls", expanding=True)), _HAS_REVISION)
+_EVALUATED_ONE = select(articles.c.id).where(articles.c.url == bindparam("b_url"),
+                                             _HAS_REVISION)
 
 
 def latest_revision_row(conn: Connection, article_id: int) -> Row[Any] | None:
@@ -54,7 +56,7 @@ def latest_revision_row(conn: Connection, article_id: int) -> Row[Any] | None:
 
 
 def _upsert(conn: Connection, url: str, values: dict[str, Any]) -> ArticleRef:
-    if tombstoned_urls(conn, [url]):
+    if tombstoned_url(conn, url):
         return ArticleRef(id=0, created=False, tombstoned=True)
     new_id = conn.scalar(insert_ignore(conn, articles, ["url"], returning="id"),
                          {"url": url, **values})
@@ -236,9 +238,9 @@ class ArticlesMixin(StoreBase):
         with self._db.write() as conn:
             claimed = claim_job_row(conn, page_job(url), now=now, owner=self.owner,
                                     seconds=self.lease_seconds)
-            found = _evaluated(conn, [url])
-            if url in found:
-                _link(conn, feed_id, key, found[url])
+            article_id = conn.scalar(_EVALUATED_ONE, {"b_url": url})
+            if article_id is not None:
+                _link(conn, feed_id, key, int(article_id))
                 if claimed.status == "claimed":
                     drop_held(conn, claimed.id, self.owner)
                 return "known"

@@ -44,6 +44,17 @@ def tombstoned_urls(conn: Connection, urls: Iterable[str]) -> set[str]:
     return _lookup(conn, "url", 0, urls)
 
 
+_ONE_URL = select(tombstones.c.value).where(
+    tombstones.c.kind == "url", tombstones.c.feed_id == 0,
+    tombstones.c.value == bindparam("b_url"))   # built once: every new article
+
+
+def tombstoned_url(conn: Connection, url: str) -> bool:
+    """``tombstoned_urls`` of one URL: a plain comparison, where a list of one costs an
+    expanded ``IN`` rendered anew on every call."""
+    return conn.scalar(_ONE_URL, {"b_url": url}) is not None
+
+
 def tombstoned_keys(conn: Connection, feed_id: int, keys: Iterable[str]) -> set[str]:
     return _lookup(conn, "entry", feed_id, keys)
 
