@@ -158,11 +158,17 @@ def _describe(exc: object, body: bytes) -> str:
     return f"feed problem: {exc}"
 
 
+# feedparser's dictionaries answer ``get`` through their aliases and special keys (a few
+# comparisons and, for a missing key, a KeyError raised and caught); for the plain keys read
+# here that answer is the dict's own, at a fraction of the cost, ten reads an entry.
+_get = dict.get
+
+
 def _entry(raw: Any, base: str, fetched_at: datetime, identity: Identity) -> FeedEntry:
-    guid = str(raw.get("id") or "").strip() or None
+    guid = str(_get(raw, "id") or "").strip() or None
     raw_link = _raw_link(raw, guid)
     link = canonical_url(decode_google_news(raw_link), base) if raw_link else ""
-    title = plain_text(raw.get("title", ""), raw.get("title_detail"))
+    title = plain_text(_get(raw, "title", ""), _get(raw, "title_detail"))
     published, updated, has_date = _dates(raw, fetched_at)
     return FeedEntry(
         key=entry_key(guid, link, title, _raw_date(raw), identity, base),
@@ -179,9 +185,9 @@ def _entry(raw: Any, base: str, fetched_at: datetime, identity: Identity) -> Fee
 
 def _raw_link(raw: Any, guid: str | None) -> str:
     """The entry's link; not a GUID that feedparser promoted to a link but is no URL."""
-    if raw.get("guidislink") and not (guid and _is_url(guid)):
+    if _get(raw, "guidislink") and not (guid and _is_url(guid)):
         return ""
-    return str(raw.get("link") or "").strip()
+    return str(_get(raw, "link") or "").strip()
 
 
 def entry_key(
@@ -228,18 +234,18 @@ def _date_field(raw: Any, name: str) -> datetime | None:
 
 
 def _summary(raw: Any) -> str:
-    if raw.get("summary"):
-        text = plain_text(raw["summary"], raw.get("summary_detail"))
-    elif raw.get("content"):
-        text = plain_text(raw["content"][0].get("value", ""), raw["content"][0])
+    if summary := _get(raw, "summary"):
+        text = plain_text(summary, _get(raw, "summary_detail"))
+    elif content := _get(raw, "content"):
+        text = plain_text(_get(content[0], "value", ""), content[0])
     else:
         return ""
     return shorten(text, SUMMARY_MAX_CHARS)
 
 
-def plain_text(value: str, detail: Mapping[str, Any] | None = None) -> str:
+def plain_text(value: str, detail: dict[str, Any] | None = None) -> str:
     """Markup removed, entities decoded, whitespace collapsed."""
-    if (detail is not None and detail.get("type") == "text/plain") or not (
+    if (detail is not None and _get(detail, "type") == "text/plain") or not (
             "<" in value or "&" in value):          # no markup and no entity: nothing to parse
         return _SPACE.sub(" ", value).strip()
     stripper = _TextCollector()
