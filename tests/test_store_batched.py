@@ -55,6 +55,25 @@ def test_take_pending_marks_the_baseline_of_a_first_poll(store: Store) -> None:
     assert [e.key for e in store.take_pending(hb, baseline_before=None)] == [recent.key]
 
 
+def test_take_pending_hands_back_this_polls_entries_and_reads_older_ones(
+        store: Store) -> None:
+    """A poll's own new entries come back as it gave them; an entry left pending by an
+    earlier poll comes from its row, as stored (a later poll that changed only its date did
+    not change the row), in the order the entries were first stored."""
+    [hb] = _feeds(store, "handelsblatt")
+    store.record_entries(hb, [entry(1), entry(2)], at=T0)     # a poll that died before taking
+    redated = dataclasses.replace(entry(1), published=entry(1).published - HOUR)
+    third = dataclasses.replace(entry(3), raw_link="https://t.example/umleitung?ziel=3")
+    poll = store.record_entries(hb, [redated, third], at=T0 + HOUR)
+    assert poll.new == (third,)
+    taken = store.take_pending(hb, baseline_before=None, inserted=poll.new)
+    assert [e.key for e in taken] == [entry(1).key, entry(2).key, entry(3).key]
+    assert taken[2] is third                                 # handed back, not read again
+    assert taken[0] == entry(1) and taken[0].published == entry(1).published
+    read = store.pending_entries(hb)
+    assert taken[:2] == read[:2] and dataclasses.replace(third, raw_link=third.link) == read[2]
+
+
 def test_entries_of_a_feed_are_linked_to_stored_articles_at_once(
         store: Store, store_url: str) -> None:
     hb, gn = _feeds(store, "handelsblatt", "google-news")

@@ -52,8 +52,8 @@ class FeedStore(Protocol):
 
     def mark_guid_unstable(self, feed_id: int) -> None: ...
 
-    def take_pending(self, feed_id: int, *,
-                     baseline_before: datetime | None) -> list[FeedEntry]: ...
+    def take_pending(self, feed_id: int, *, baseline_before: datetime | None,
+                     inserted: Sequence[FeedEntry] = ()) -> list[FeedEntry]: ...
 
     def record_polls(self, polls: Sequence[PollSuccess]) -> None: ...
 
@@ -192,7 +192,7 @@ class Pipeline:
         if changes.guid_changes and not state.guid_unstable:
             await self.articles.db.run(self.store.mark_guid_unstable, state.id)
         fresh, results = await self._process_pending(feed, state, result.fetched_at,
-                                                     changes.changed)
+                                                     changes.new, changes.changed)
         keys = {e.key for e in fresh}
         done = tuple(r.key for r in results if r.key in keys
                      and r.status not in ("error", "deferred"))
@@ -200,15 +200,15 @@ class Pipeline:
                                     done=done)
 
     async def _process_pending(self, feed: FeedSpec, state: FeedState, now: datetime,
-                               changed: Sequence[FeedEntry],
+                               inserted: Sequence[FeedEntry], changed: Sequence[FeedEntry],
                                ) -> tuple[list[FeedEntry], list[EntryResult]]:
         """New entries (and any a crash left unprocessed) become articles; an entry is marked
         done (with the poll's record) only once its article is stored, so nothing found is
         ever lost. On a feed's first poll only recent, dated entries count as new: the rest
-        is baseline."""
+        is baseline. The entries this poll stored (``inserted``) are not read back."""
         since = None if state.baseline_done else now - self.settings.first_poll_window
         fresh = await self.articles.db.run(self.store.take_pending, state.id,
-                                           baseline_before=since)
+                                           baseline_before=since, inserted=inserted)
         return fresh, await self.articles.process(feed, state, fresh, changed)
 
     async def _parse(self, result: FetchResult, state: FeedState) -> ParsedFeed:

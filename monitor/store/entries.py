@@ -62,6 +62,11 @@ def _stored_by(column: Any) -> Any:
 _STORED = {"key": _stored_by(entries.c.key), "link": _stored_by(entries.c.link)}
 _PENDING = (select(entries).where(entries.c.feed_id == bindparam("b_feed"), entries.c.pending)
             .order_by(entries.c.id))
+_PENDING_KEYS = (select(entries.c.key)
+                 .where(entries.c.feed_id == bindparam("b_feed"), entries.c.pending)
+                 .order_by(entries.c.id))
+_OF_KEYS = select(entries).where(entries.c.feed_id == bindparam("b_feed"),
+                                 entries.c.key.in_(bindparam("b_keys", expanding=True)))
 _FINISH = (update(entries).where(entries.c.feed_id == bindparam("b_feed"),
                                  entries.c.key.in_(bindparam("b_keys", expanding=True)))
            .values(pending=False))
@@ -147,6 +152,15 @@ class _Comparison:
             self.changed.append(entry)
 
 
+def _by_key(conn: Connection, feed_id: int, keys: list[str]) -> dict[str, FeedEntry]:
+    """The feed's entries with these keys, read from their rows."""
+    found: dict[str, FeedEntry] = {}
+    for part in chunks(keys):
+        found.update((row.key, _entry(row)) for row in
+                     conn.execute(_OF_KEYS, {"b_feed": feed_id, "b_keys": list(part)}))
+    return found
+
+
 def finish_keys(conn: Connection, feed_id: int, keys: Iterable[str]) -> None:
     """Marks the feed's entries with these keys done (not pending), in the caller's
     transaction: one statement per few hundred keys, not one per entry."""
@@ -168,15 +182,25 @@ class EntriesMixin(StoreBase):
         with self._db.read() as conn:
             return [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
 
-    def take_pending(self, feed_id: int, *, baseline_before: datetime | None) -> list[FeedEntry]:
+    def take_pending(self, feed_id: int, *, baseline_before: datetime | None,
+                     inserted: Sequence[FeedEntry] = ()) -> list[FeedEntry]:
         """The pending entries that count as new, oldest first, in one transaction. With
         ``baseline_before`` (a feed's first poll) undated entries and those published
         earlier are baseline: marked done here, by one UPDATE, and not returned (a new feed
-        brings dozens of entries of which a few are recent: only those are read)."""
+        brings dozens of entries of which a few are recent: only those are read).
+        ``inserted`` are the entries this poll has just stored (``record_entries``'s new
+        ones): those still pending are handed back as given, not read again (their rows
+        were written from them, so only the raw link differs); only older pending entries,
+        which a later poll may have changed, are read from their rows."""
+        given = {e.key: e for e in inserted}
         with self._db.write() as conn:
             if baseline_before is not None:
                 conn.execute(_BASELINE, {"b_feed": feed_id, "b_before": baseline_before})
-            return [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
+            if not given:
+                return [_entry(row) for row in conn.execute(_PENDING, {"b_feed": feed_id})]
+            keys = list(conn.scalars(_PENDING_KEYS, {"b_feed": feed_id}))
+            stored = _by_key(conn, feed_id, [k for k in keys if k not in given])
+        return [found for k in keys if (found := given.get(k) or stored.get(k)) is not None]
 
     def finish_entries(self, feed_id: int, keys: Sequence[str]) -> None:
         """These entries are done: processed, or baseline that never counts as new."""
