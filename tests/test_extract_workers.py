@@ -113,3 +113,18 @@ def test_a_dead_worker_breaks_the_pool_and_its_task() -> None:
 
     lost, refused = with_pool(1, body)
     assert "ended abruptly" in lost and "ended abruptly" in refused
+
+
+def test_a_task_waiting_for_a_worker_fails_when_the_pool_shuts_down() -> None:
+    async def body(pool: WorkerPool) -> tuple[Any, str]:
+        busy = asyncio.create_task(pool.run(functools.partial(time.sleep, 0.3)))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(pool.run(os.getpid))     # no idle worker: it waits
+        await asyncio.sleep(0.05)
+        pool.shutdown()
+        with pytest.raises(BrokenProcessPool) as refused:
+            await asyncio.wait_for(waiting, 5)
+        return await busy, str(refused.value)
+
+    done, message = with_pool(1, body)
+    assert done is None and "shut down" in message

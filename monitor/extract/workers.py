@@ -176,12 +176,14 @@ class WorkerPool:
         return await worker.task
 
     def shutdown(self) -> None:
-        """Take no more tasks; idle workers stop now, busy ones after their task."""
+        """Take no more tasks; idle workers stop now, busy ones after their task (a task
+        still waiting for a worker fails with ``BrokenProcessPool``)."""
         self._closed = True
         for worker in list(self._workers):
             worker.retiring = True
             if worker.task is None:
                 self._retire(worker)
+        self._fail_waiting()
 
     def kill(self) -> None:
         """Stop every worker now; tasks still running fail with ``BrokenProcessPool``."""
