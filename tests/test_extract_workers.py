@@ -25,8 +25,8 @@ T = TypeVar("T")
 
 def with_pool(size: int, body: Callable[[WorkerPool], Awaitable[T]]) -> T:
     async def main() -> T:
-        pool = WorkerPool(size, multiprocessing.get_context("forkserver"))
-        await asyncio.to_thread(pool.spawn)
+        pool = WorkerPool(multiprocessing.get_context("forkserver"))
+        await asyncio.to_thread(pool.spawn, size)
         try:
             return await body(pool)
         finally:

@@ -121,7 +121,7 @@ class Extractor:
                                             *self._options.preload])
         log.info("extract_pool_start workers=%d method=%s", self._options.workers, method)
         self._tasks = 0
-        return WorkerPool(self._options.workers, context, initializer=_warm_worker)
+        return WorkerPool(context, initializer=_warm_worker)
 
     async def extract(self, html: bytes, *, url: str, feed_title: str,
                       feed_summary: str, after: Callable[[Page], Page] | None = None) -> Page:
@@ -286,9 +286,7 @@ class Extractor:
 
 def _spawn_workers(pool: WorkerPool, workers: int) -> None:
     """Start the pool's worker processes (blocking: the forkserver may still be importing)."""
-    if workers != pool.size:
-        raise ValueError(f"a pool of {pool.size} workers asked for {workers}")
-    pool.spawn()
+    pool.spawn(workers)
 
 
 def _kill(pool: WorkerPool, *, join: bool) -> None:

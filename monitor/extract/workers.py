@@ -127,11 +127,10 @@ class _Worker:
 
 
 class WorkerPool:
-    """``size`` worker processes; ``run`` hands one a task and awaits its result."""
+    """Worker processes (``spawn``); ``run`` hands one a task and awaits its result."""
 
-    def __init__(self, size: int, context: BaseContext,
+    def __init__(self, context: BaseContext,
                  initializer: Callable[[], object] | None = None) -> None:
-        self.size = size
         self._context, self._initializer = context, initializer
         self._workers: list[_Worker] = []          # alive, as far as the pool knows
         self._processes: list[_Process] = []       # every one it started
@@ -141,9 +140,9 @@ class WorkerPool:
         self._broken = ""
         self._closed = False
 
-    def spawn(self) -> None:
-        """Start the worker processes (blocking: the first waits for the forkserver)."""
-        for _ in range(self.size - len(self._workers)):
+    def spawn(self, count: int) -> None:
+        """Start ``count`` worker processes (blocking: the first waits for the forkserver)."""
+        for _ in range(count):
             task_reader, task_writer = self._context.Pipe(duplex=False)
             result_reader, result_writer = self._context.Pipe(duplex=False)
             process: _Process = self._context.Process(  # type: ignore[attr-defined]
@@ -255,9 +254,11 @@ class WorkerPool:
     def _deliver(self, worker: _Worker) -> None:
         """Hand a complete result to its task; the worker is then free again."""
         buffer = worker.incoming
-        if len(buffer) < FRAME.size or len(buffer) < FRAME.size + FRAME.unpack_from(buffer)[0]:
+        if len(buffer) < FRAME.size:
             return
         size = FRAME.unpack_from(buffer)[0]
+        if len(buffer) < FRAME.size + size:
+            return
         data = bytes(buffer[FRAME.size:FRAME.size + size])
         del buffer[:FRAME.size + size]
         task, worker.task = worker.task, None
